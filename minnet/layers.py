@@ -1,0 +1,418 @@
+"""Layers: each one a small class with ``forward``, ``backward`` and dicts.
+
+Every layer has
+- ``params``: name -> array of trainable values (``{}`` for activations),
+- ``grads``: the same names, filled by ``backward``,
+- ``masks``: the same names, boolean arrays (True = kept) attached by pruning;
+  ``backward`` multiplies the gradients by them,
+- ``training``: True while training (changes Dropout and BatchNorm only).
+
+Images are NCHW: (batch, channels, height, width). ``forward`` caches what
+``backward`` needs, so call them in pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .utils import as_generator, check_positive_int
+
+
+class Layer:
+    """Base class: no parameters, identity bookkeeping."""
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.masks: dict[str, np.ndarray] = {}
+        self.training = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable state saved with the model (BatchNorm running stats)."""
+        return {}
+
+    def config(self) -> dict:
+        """Constructor arguments, JSON-friendly, to rebuild the layer on load."""
+        return {}
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """Shape of one example's output, given one example's input shape."""
+        return tuple(input_shape)
+
+    def _mask_grads(self):
+        for name, mask in self.masks.items():
+            self.grads[name] *= mask
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "dtype")
+        return f"{type(self).__name__}({args})"
+
+
+def _check_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _check_input(layer: Layer, x, ndim: int, expected: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != ndim:
+        raise ValueError(f"{layer!r} expects input of shape {expected}, got shape {x.shape}")
+    return x
+
+
+class Dense(Layer):
+    """Fully connected layer ``y = x @ W + b``.
+
+    W has shape (in_features, out_features): output neuron j is column j.
+    Input (N, in_features), output (N, out_features). He-normal init.
+    """
+
+    def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_features = check_positive_int("in_features", in_features)
+        self.out_features = check_positive_int("out_features", out_features)
+        self.dtype = _check_dtype(dtype)
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None):
+        """Draw fresh weights (He normal) and zero biases; masks are re-applied."""
+        gen = as_generator(rng)
+        std = np.sqrt(2.0 / self.in_features)
+        self.params["W"] = (gen.standard_normal((self.in_features, self.out_features)) * std).astype(self.dtype)
+        self.params["b"] = np.zeros(self.out_features, dtype=self.dtype)
+        for name, mask in self.masks.items():
+            self.params[name] *= mask
+
+    def forward(self, x):
+        x = _check_input(self, x, 2, f"(N, {self.in_features})")
+        if x.shape[1] != self.in_features:
+            raise ValueError(
+                f"{self!r} expects input of shape (N, {self.in_features}), got shape {x.shape}"
+            )
+        self._x = x.astype(self.dtype, copy=False)
+        return self._x @ self.params["W"] + self.params["b"]
+
+    def backward(self, grad_out):
+        self.grads["W"] = self._x.T @ grad_out
+        self.grads["b"] = grad_out.sum(axis=0)
+        self._mask_grads()
+        return grad_out @ self.params["W"].T
+
+    def config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features, "dtype": self.dtype.name}
+
+    def output_shape(self, input_shape):
+        return (self.out_features,)
+
+
+class Conv2d(Layer):
+    """2-D cross-correlation, like PyTorch's conv2d, by im2col and one matmul.
+
+    W has shape (out_channels, in_channels, kh, kw), b (out_channels,).
+    Input (N, C, H, W); output (N, out_channels, OH, OW) with
+    OH = (H + 2*padding - kh) // stride + 1 (likewise OW). Zero padding.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, *, stride=1, padding=0, rng=None,
+                 dtype=np.float32):
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.out_channels = check_positive_int("out_channels", out_channels)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.stride = check_positive_int("stride", stride)
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"padding must be an int >= 0, got {padding!r}")
+        self.padding = int(padding)
+        self.dtype = _check_dtype(dtype)
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None):
+        """Draw fresh weights (He normal) and zero biases; masks are re-applied."""
+        gen = as_generator(rng)
+        k = self.kernel_size
+        std = np.sqrt(2.0 / (self.in_channels * k * k))
+        shape = (self.out_channels, self.in_channels, k, k)
+        self.params["W"] = (gen.standard_normal(shape) * std).astype(self.dtype)
+        self.params["b"] = np.zeros(self.out_channels, dtype=self.dtype)
+        for name, mask in self.masks.items():
+            self.params[name] *= mask
+
+    def output_shape(self, input_shape):
+        _, h, w = input_shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return (self.out_channels, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+
+    def forward(self, x):
+        x = _check_input(self, x, 4, f"(N, {self.in_channels}, H, W)")
+        n, c, h, w = x.shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        if c != self.in_channels or h + 2 * p < k or w + 2 * p < k:
+            raise ValueError(
+                f"{self!r} expects input of shape (N, {self.in_channels}, H, W) with H, W >= {k - 2 * p}, "
+                f"got shape {x.shape}"
+            )
+        x = x.astype(self.dtype, copy=False)
+        if p:
+            x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        _, oh, ow = self.output_shape((c, h, w))
+        windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, : s * oh : s, : s * ow : s]
+        # (N, C, OH, OW, k, k) -> one row per output pixel: (N*OH*OW, C*k*k)
+        self._cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * k * k)
+        self._padded_shape = x.shape
+        out = self._cols @ self.params["W"].reshape(self.out_channels, -1).T + self.params["b"]
+        return out.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, grad_out):
+        n, o, oh, ow = grad_out.shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        g = grad_out.transpose(0, 2, 3, 1).reshape(-1, o)
+        self.grads["W"] = (g.T @ self._cols).reshape(self.params["W"].shape)
+        self.grads["b"] = g.sum(axis=0)
+        self._mask_grads()
+        dcols = (g @ self.params["W"].reshape(o, -1)).reshape(n, oh, ow, self.in_channels, k, k)
+        dx = np.zeros(self._padded_shape, dtype=dcols.dtype)
+        for i in range(k):  # scatter back: one strided add per kernel offset
+            for j in range(k):
+                dx[:, :, i : i + s * oh : s, j : j + s * ow : s] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+        h, w = self._padded_shape[2] - 2 * p, self._padded_shape[3] - 2 * p
+        return dx[:, :, p : p + h, p : p + w]
+
+    def config(self):
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
+                "dtype": self.dtype.name}
+
+
+class MaxPool2d(Layer):
+    """Max over k x k windows (stride defaults to k). Input (N, C, H, W).
+
+    The gradient flows to the first maximum of each window only.
+    """
+
+    def __init__(self, kernel_size=2, stride=None):
+        super().__init__()
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else check_positive_int("stride", stride)
+
+    def output_shape(self, input_shape):
+        c, h, w = input_shape
+        k, s = self.kernel_size, self.stride
+        return (c, (h - k) // s + 1, (w - k) // s + 1)
+
+    def forward(self, x):
+        x = _check_input(self, x, 4, "(N, C, H, W)")
+        n, c, h, w = x.shape
+        k, s = self.kernel_size, self.stride
+        if h < k or w < k:
+            raise ValueError(f"{self!r} expects H, W >= {k}, got input shape {x.shape}")
+        _, oh, ow = self.output_shape((c, h, w))
+        windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, : s * oh : s, : s * ow : s]
+        windows = windows.reshape(n, c, oh, ow, k * k)
+        self._argmax = windows.argmax(axis=-1)
+        self._x_shape, self._x_dtype = x.shape, x.dtype
+        return np.take_along_axis(windows, self._argmax[..., None], axis=-1)[..., 0]
+
+    def backward(self, grad_out):
+        k, s = self.kernel_size, self.stride
+        oh, ow = grad_out.shape[2:]
+        dx = np.zeros(self._x_shape, dtype=grad_out.dtype)
+        for pos in range(k * k):  # one strided add per window position
+            i, j = divmod(pos, k)
+            dx[:, :, i : i + s * oh : s, j : j + s * ow : s] += np.where(self._argmax == pos, grad_out, 0)
+        return dx
+
+    def config(self):
+        return {"kernel_size": self.kernel_size, "stride": self.stride}
+
+
+class Flatten(Layer):
+    """(N, C, H, W) -> (N, C*H*W); any (N, ...) works."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out):
+        return grad_out.reshape(self._shape)
+
+    def output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+
+class ReLU(Layer):
+    """max(x, 0), elementwise."""
+
+    def forward(self, x):
+        self._positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_out):
+        return grad_out * self._positive
+
+
+class Tanh(Layer):
+    """tanh(x), elementwise."""
+
+    def forward(self, x):
+        self._out = np.tanh(x)
+        return self._out
+
+    def backward(self, grad_out):
+        return grad_out * (1 - self._out**2)
+
+
+class Sigmoid(Layer):
+    """1 / (1 + exp(-x)), elementwise, computed without overflow."""
+
+    def forward(self, x):
+        e = np.exp(-np.abs(x))
+        self._out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return self._out
+
+    def backward(self, grad_out):
+        return grad_out * self._out * (1 - self._out)
+
+
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+
+
+def activation(name: str) -> Layer:
+    """A fresh activation layer by name: 'relu', 'tanh' or 'sigmoid'."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]()
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability p and
+    scale the rest by 1/(1-p); identity in eval mode. Draws from its own rng."""
+
+    def __init__(self, p=0.5, *, rng=None):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+            raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
+        self.p = float(p)
+        self.rng = as_generator(rng)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self._scale = None
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self._scale = (keep / (1 - self.p)).astype(x.dtype)
+        return x * self._scale
+
+    def backward(self, grad_out):
+        return grad_out if self._scale is None else grad_out * self._scale
+
+    def config(self):
+        return {"p": self.p}
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over every axis but the channel axis 1.
+
+    Works on (N, C) Dense outputs and on (N, C, H, W) conv outputs (per
+    channel). Parameters ``gamma`` (scale) and ``beta`` (shift), shape (C,);
+    buffers ``running_mean`` and ``running_var`` are used in eval mode and
+    updated in training with ``momentum`` as in PyTorch (unbiased variance).
+    """
+
+    input_ndims = (2, 4)
+
+    def __init__(self, num_features, *, momentum=0.1, eps=1e-5, dtype=np.float32):
+        super().__init__()
+        self.num_features = check_positive_int("num_features", num_features)
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        self.momentum, self.eps = float(momentum), float(eps)
+        self.dtype = _check_dtype(dtype)
+        self.params["gamma"] = np.ones(num_features, dtype=self.dtype)
+        self.params["beta"] = np.zeros(num_features, dtype=self.dtype)
+        self.running_mean = np.zeros(num_features, dtype=self.dtype)
+        self.running_var = np.ones(num_features, dtype=self.dtype)
+
+    def reset_parameters(self, rng=None):
+        """Back to gamma = 1, beta = 0 (masks re-applied); running stats reset."""
+        self.params["gamma"][...] = 1
+        self.params["beta"][...] = 0
+        self.running_mean[...] = 0
+        self.running_var[...] = 1
+        for name, mask in self.masks.items():
+            self.params[name] *= mask
+
+    def buffers(self):
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
+            shapes = " or ".join({2: f"(N, {self.num_features})", 4: f"(N, {self.num_features}, H, W)"}[d]
+                                 for d in self.input_ndims)
+            raise ValueError(f"{self!r} expects input of shape {shapes}, got shape {x.shape}")
+        x = x.astype(self.dtype, copy=False)
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
+        if self.training:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            m = x.size // self.num_features
+            self.running_mean *= 1 - self.momentum
+            self.running_mean += self.momentum * mean
+            self.running_var *= 1 - self.momentum
+            self.running_var += self.momentum * var * m / max(m - 1, 1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        self._inv_std = (1 / np.sqrt(var + self.eps)).reshape(shape)
+        self._xhat = (x - mean.reshape(shape)) * self._inv_std
+        self._axes, self._shape, self._batch_stats = axes, shape, self.training
+        return self.params["gamma"].reshape(shape) * self._xhat + self.params["beta"].reshape(shape)
+
+    def backward(self, grad_out):
+        axes, shape, xhat = self._axes, self._shape, self._xhat
+        self.grads["gamma"] = (grad_out * xhat).sum(axis=axes)
+        self.grads["beta"] = grad_out.sum(axis=axes)
+        self._mask_grads()
+        dxhat = grad_out * self.params["gamma"].reshape(shape)
+        if not self._batch_stats:  # eval mode: mean and var are constants
+            return dxhat * self._inv_std
+        m = grad_out.size // self.num_features
+        return (self._inv_std / m) * (
+            m * dxhat
+            - dxhat.sum(axis=axes).reshape(shape)
+            - xhat * (dxhat * xhat).sum(axis=axes).reshape(shape)
+        )
+
+    def config(self):
+        return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps,
+                "dtype": self.dtype.name}
+
+
+class BatchNorm1d(BatchNorm):
+    """BatchNorm for Dense outputs, input (N, C)."""
+
+    input_ndims = (2,)
+
+
+class BatchNorm2d(BatchNorm):
+    """BatchNorm per channel for conv outputs, input (N, C, H, W)."""
+
+    input_ndims = (4,)
+
+
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid,
+                                             Dropout, BatchNorm, BatchNorm1d, BatchNorm2d)}

@@ -1,0 +1,200 @@
+"""Sequential: a list of layers applied in order, plus saving and loading."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import numpy as np
+
+from .layers import LAYER_TYPES, Layer
+
+MASK_SUFFIX = "_mask"
+_ARCHITECTURE_KEY = "__architecture__"
+
+
+class Sequential:
+    """Layers applied one after another.
+
+    Parameters are named ``"<layer index>.<key>"`` (``"0.W"``, ``"0.b"``,
+    ``"2.gamma"``); masks in a state dict are ``"0.W_mask"``.
+    """
+
+    def __init__(self, *layers: Layer):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential takes Layer objects, got {type(layer).__name__} at position {i}")
+        self.layers = list(layers)
+
+    # -- computing ---------------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Output of the last layer for a batch ``x`` of shape (N, ...)."""
+        x = np.asarray(x)
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except ValueError as exc:
+                raise ValueError(f"layer {i}: {exc}") from None
+        return x
+
+    __call__ = forward
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Backpropagate ``grad_out`` (dLoss/dOutput); fills each ``layer.grads``.
+        Returns dLoss/dInput."""
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def inference(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Outputs in eval mode, computed in batches; the mode is restored after."""
+        was_training = self.training
+        self.eval()
+        try:
+            x = np.asarray(x)
+            if x.ndim == 0 or x.shape[0] == 0:
+                raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
+            return np.concatenate([self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        finally:
+            self.train(was_training)
+
+    def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Class ids, shape (N,): the argmax of the eval-mode outputs."""
+        return self.inference(x, batch_size).argmax(axis=1)
+
+    # -- modes and parameters ---------------------------------------------------
+    def train(self, mode: bool = True) -> "Sequential":
+        """Training mode (Dropout drops, BatchNorm uses batch statistics)."""
+        for layer in self.layers:
+            layer.training = bool(mode)
+        return self
+
+    def eval(self) -> "Sequential":
+        """Evaluation mode: Dropout off, BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    @property
+    def training(self) -> bool:
+        return all(layer.training for layer in self.layers)
+
+    def named_parameters(self):
+        """Yield ``("0.W", array)`` pairs, in layer order."""
+        for i, layer in enumerate(self.layers):
+            for key, value in layer.params.items():
+                yield f"{i}.{key}", value
+
+    def parameter_slots(self):
+        """Yield ``(name, layer, key)`` for every parameter (used by optimizers)."""
+        for i, layer in enumerate(self.layers):
+            for key in layer.params:
+                yield f"{i}.{key}", layer, key
+
+    def num_parameters(self) -> int:
+        """Total number of parameters (pruned ones included)."""
+        return sum(p.size for _, p in self.named_parameters())
+
+    def copy(self) -> "Sequential":
+        """A deep copy: parameters, masks, buffers and random generators."""
+        return copy.deepcopy(self)
+
+    # -- state ---------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of parameters, buffers and masks, keyed by name."""
+        state = {}
+        for i, layer in enumerate(self.layers):
+            for key, value in {**layer.params, **layer.buffers()}.items():
+                state[f"{i}.{key}"] = value.copy()
+            for key, mask in layer.masks.items():
+                state[f"{i}.{key}{MASK_SUFFIX}"] = mask.copy()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Set parameters, buffers and masks from ``state`` (as made by
+        ``state_dict``). Everything is checked before anything changes."""
+        expected, param_names = {}, set()
+        for i, layer in enumerate(self.layers):
+            for key, value in {**layer.params, **layer.buffers()}.items():
+                expected[f"{i}.{key}"] = value
+            param_names.update(f"{i}.{key}" for key in layer.params)
+        masks = {k: v for k, v in state.items() if k.endswith(MASK_SUFFIX)}
+        values = {k: v for k, v in state.items() if not k.endswith(MASK_SUFFIX)}
+        missing = sorted(set(expected) - set(values))
+        unexpected = sorted(set(values) - set(expected))
+        if missing or unexpected:
+            raise ValueError(f"state dict does not match the model: missing {missing}, unexpected {unexpected}")
+        for name, target in expected.items():
+            if np.shape(values[name]) != target.shape:
+                raise ValueError(
+                    f"state dict entry {name!r} has shape {np.shape(values[name])}, "
+                    f"but the model's parameter has shape {target.shape}"
+                )
+        for name, mask in masks.items():
+            param = name[: -len(MASK_SUFFIX)]
+            if param not in param_names:
+                raise ValueError(f"state dict has mask {name!r} for no parameter of the model")
+            if np.shape(mask) != expected[param].shape or np.asarray(mask).dtype != bool:
+                raise ValueError(
+                    f"mask {name!r} must be a bool array of shape {expected[param].shape}, "
+                    f"got {np.asarray(mask).dtype} array of shape {np.shape(mask)}"
+                )
+        for i, layer in enumerate(self.layers):
+            layer.masks = {}
+            for key in layer.params:
+                layer.params[key] = np.array(values[f"{i}.{key}"], dtype=layer.params[key].dtype)
+                if f"{i}.{key}{MASK_SUFFIX}" in masks:
+                    layer.masks[key] = np.array(masks[f"{i}.{key}{MASK_SUFFIX}"], dtype=bool)
+                    layer.params[key] *= layer.masks[key]
+            for key, buffer in layer.buffers().items():
+                buffer[...] = values[f"{i}.{key}"]
+
+    def architecture(self) -> list[dict]:
+        """The layer types and constructor arguments, JSON-friendly."""
+        return [{"type": type(layer).__name__, "config": layer.config()} for layer in self.layers]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write architecture, parameters, buffers and masks to one ``.npz``
+        file (no pickle). Read it back with ``Sequential.load(path)``."""
+        arch = np.array(json.dumps(self.architecture()))
+        np.savez(path, **{_ARCHITECTURE_KEY: arch}, **self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Sequential":
+        """Rebuild a model saved with ``save``."""
+        with np.load(path, allow_pickle=False) as data:
+            if _ARCHITECTURE_KEY not in data:
+                raise ValueError(f"{os.fspath(path)!r} is not a minnet model file (no architecture entry)")
+            arch = json.loads(str(data[_ARCHITECTURE_KEY]))
+            state = {k: data[k] for k in data.files if k != _ARCHITECTURE_KEY}
+        for spec in arch:
+            if spec["type"] not in LAYER_TYPES:
+                raise ValueError(f"unknown layer type {spec['type']!r} in {os.fspath(path)!r}")
+        model = cls(*(LAYER_TYPES[spec["type"]](**spec["config"]) for spec in arch))
+        model.load_state_dict(state)
+        return model
+
+    # -- display ---------------------------------------------------------------
+    def summary(self, input_shape: tuple) -> str:
+        """A table of layers, output shapes (one example) and parameter counts."""
+        rows, shape = [], tuple(input_shape)
+        for i, layer in enumerate(self.layers):
+            shape = layer.output_shape(shape)
+            n = sum(p.size for p in layer.params.values())
+            rows.append(f"{i:>3}  {layer!r:<44} {str(shape):<16} {n:>9,}")
+        header = f"{'#':>3}  {'layer':<44} {'output shape':<16} {'params':>9}"
+        total = f"{'':>3}  {'total':<44} {'':<16} {self.num_parameters():>9,}"
+        return "\n".join([header, *rows, total])
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential({inner}\n)"
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]

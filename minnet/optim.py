@@ -1,0 +1,165 @@
+"""Optimizers and learning-rate schedules.
+
+An optimizer is created on its own (``SGD(lr=0.1, momentum=0.9)``) and
+updates a model in place with ``step(model)``, reading the gradients that
+``model.backward`` left in each layer. Its state (momentum, Adam moments) is
+keyed by parameter name (``"0.W"``). After every update it multiplies each
+masked parameter by its mask again: masking the gradient alone is not
+enough, because momentum and Adam's moments would keep moving pruned weights.
+
+A schedule is any callable ``epoch -> factor``; the learning rate used in an
+epoch is ``lr * schedule(epoch)``. ``fit`` tells the optimizer the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .utils import check_non_negative, check_positive_int
+
+
+def constant_schedule():
+    """Factor 1 in every epoch."""
+    return lambda epoch: 1.0
+
+
+def step_schedule(step_size: int, gamma: float = 0.1):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+    step_size = check_positive_int("step_size", step_size)
+    check_non_negative("gamma", gamma)
+    return lambda epoch: gamma ** (epoch // step_size)
+
+
+def cosine_schedule(epochs: int, final_factor: float = 0.0):
+    """Cosine decay from factor 1 at epoch 0 to ``final_factor`` at ``epochs``."""
+    epochs = check_positive_int("epochs", epochs)
+    check_non_negative("final_factor", final_factor)
+
+    def schedule(epoch):
+        t = min(epoch, epochs) / epochs
+        return final_factor + (1 - final_factor) * 0.5 * (1 + math.cos(math.pi * t))
+
+    return schedule
+
+
+SCHEDULES = {"constant": constant_schedule, "step": step_schedule, "cosine": cosine_schedule}
+
+
+class Optimizer:
+    """Base class: learning rate, schedule, state by name, re-masking."""
+
+    def __init__(self, lr: float, schedule=None):
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or not math.isfinite(lr):
+            raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+        if schedule is not None and not callable(schedule):
+            raise TypeError(f"schedule must be a callable epoch -> factor, got {type(schedule).__name__}")
+        self.lr = float(lr)
+        self.schedule = schedule or constant_schedule()
+        self.epoch = 0
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+
+    @property
+    def current_lr(self) -> float:
+        """The learning rate used now: ``lr * schedule(epoch)``."""
+        return self.lr * self.schedule(self.epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def step(self, model) -> None:
+        """Update every parameter of ``model`` from its gradient, in place."""
+        lr = self.current_lr
+        for name, layer, key in model.parameter_slots():
+            grad = layer.grads.get(key)
+            if grad is None:
+                continue
+            self._update(name, layer.params[key], grad, lr)
+            if key in layer.masks:
+                layer.params[key] *= layer.masks[key]
+
+    def reset(self) -> None:
+        """Forget momentum/moments and go back to epoch 0."""
+        self.state.clear()
+        self.epoch = 0
+
+    def _update(self, name, param, grad, lr):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov momentum
+    and L2 weight decay, with PyTorch's update rule:
+    ``g = grad + wd*p; v = mu*v + g; p -= lr * (g + mu*v if nesterov else v)``.
+    """
+
+    def __init__(self, lr: float = 0.01, *, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, schedule=None):
+        super().__init__(lr, schedule)
+        if not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov=True needs a momentum > 0, got momentum=0")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+
+    def _update(self, name, param, grad, lr):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum:
+            state = self.state.setdefault(name, {"velocity": np.zeros_like(param)})
+            v = state["velocity"]
+            v *= self.momentum
+            v += grad
+            grad = grad + self.momentum * v if self.nesterov else v
+        param -= (lr * grad).astype(param.dtype, copy=False)
+
+    def __repr__(self):
+        return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
+                f"weight_decay={self.weight_decay})")
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction and optional L2 weight
+    decay added to the gradient, as PyTorch's Adam does."""
+
+    def __init__(self, lr: float = 1e-3, *, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, schedule=None):
+        super().__init__(lr, schedule)
+        if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = float(eps)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+
+    def _update(self, name, param, grad, lr):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        b1, b2 = self.betas
+        state = self.state.setdefault(name, {"m": np.zeros_like(param), "v": np.zeros_like(param), "t": 0})
+        state["t"] += 1
+        m, v, t = state["m"], state["v"], state["t"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        step = (lr / (1 - b1**t)) * m / (np.sqrt(v / (1 - b2**t)) + self.eps)
+        param -= step.astype(param.dtype, copy=False)
+
+    def __repr__(self):
+        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def make_optimizer(name: str, **options) -> Optimizer:
+    """An optimizer by name, e.g. ``make_optimizer("adam", lr=1e-3)``."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    return OPTIMIZERS[name](**options)

@@ -1,9 +1,9 @@
 """minnet: a tiny NumPy neural-network library for learning to prune.
 
-    import minnet
-    data = minnet.data.load_digits()
-    model = minnet.mlp([64, 128, 10], rng=0)
-    minnet.fit(model, data.X_train, data.y_train, epochs=20, validation=(data.X_val, data.y_val))
+import minnet
+data = minnet.data.load_digits()
+model = minnet.mlp([64, 128, 10], rng=0)
+minnet.fit(model, data.X_train, data.y_train, epochs=20, validation=(data.X_val, data.y_val))
 """
 
 from . import data, gradcheck, losses, optim
@@ -31,8 +31,36 @@ load = Sequential.load
 __version__ = "0.1.0"
 
 __all__ = [
-    "Adam", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "Callback", "Conv2d", "Dense", "Dropout",
-    "EarlyStopping", "Evaluation", "Flatten", "History", "Layer", "MaxPool2d", "ReLU", "SGD",
-    "Sequential", "Sigmoid", "Snapshot", "Tanh", "cosine_schedule", "data", "evaluate", "fit",
-    "gradcheck", "lenet5", "load", "losses", "mlp", "optim", "small_cnn", "step_schedule",
+    "Adam",
+    "BatchNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Callback",
+    "Conv2d",
+    "Dense",
+    "Dropout",
+    "EarlyStopping",
+    "Evaluation",
+    "Flatten",
+    "History",
+    "Layer",
+    "MaxPool2d",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "Sigmoid",
+    "Snapshot",
+    "Tanh",
+    "cosine_schedule",
+    "data",
+    "evaluate",
+    "fit",
+    "gradcheck",
+    "lenet5",
+    "load",
+    "losses",
+    "mlp",
+    "optim",
+    "small_cnn",
+    "step_schedule",
 ]

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.ndimage
-import sklearn.datasets
-from sklearn.model_selection import train_test_split
 
-# Module-level so tests can monkeypatch it and never touch the network.
-_fetch_openml = sklearn.datasets.fetch_openml
+from .utils import as_generator
+
+# Module-level so tests can monkeypatch it and never touch the network; None means
+# scikit-learn's fetch_openml (imported when needed: scikit-learn is slow to import).
+_fetch_openml = None
 
 # One row per shift kind, one value per severity 1..5.
 SEVERITY_TABLE = {
@@ -39,19 +40,6 @@ SHIFTS = tuple(SEVERITY_TABLE)
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _as_generator(rng) -> np.random.Generator:
-    """Return a Generator for ``rng``: a Generator (used as is), an int seed, or None (seed 0)."""
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if _is_int(rng):
-        if rng < 0:
-            raise ValueError(f"rng must be a non-negative int seed, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {rng!r}")
 
 
 def _is_int(value) -> bool:
@@ -172,7 +160,9 @@ def split(
     if image_shape is not None and math.prod(image_shape) != X.shape[1]:
         raise ValueError(f"image_shape must have {X.shape[1]} elements, got {image_shape}")
 
-    seed = _seed(_as_generator(rng))
+    seed = _seed(as_generator(rng))
+    from sklearn.model_selection import train_test_split
+
     X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=test_fraction, stratify=y, random_state=seed)
     X_train, X_val, y_train, y_val = train_test_split(
         X_rest, y_rest, test_size=val_fraction / (1 - test_fraction), stratify=y_rest, random_state=seed
@@ -206,7 +196,9 @@ def load_digits(*, as_images=False, val_fraction=0.15, test_fraction=0.2, rng=0,
     Pixels 0..16 are scaled to [0, 1], split with :func:`split` and
     standardised. X is (N, 64), or (N, 1, 8, 8) with ``as_images=True``.
     """
-    X, y = sklearn.datasets.load_digits(return_X_y=True)
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    X, y = sklearn_digits(return_X_y=True)
     data = split(
         X / 16.0,
         y,
@@ -223,7 +215,10 @@ def load_digits(*, as_images=False, val_fraction=0.15, test_fraction=0.2, rng=0,
 def _fetch_mnist(data_home):
     """Fetch MNIST through scikit-learn's OpenML cache; RuntimeError if that fails."""
     try:
-        return _fetch_openml("mnist_784", version=1, as_frame=False, data_home=data_home, cache=True)
+        fetch = _fetch_openml
+        if fetch is None:
+            from sklearn.datasets import fetch_openml as fetch
+        return fetch("mnist_784", version=1, as_frame=False, data_home=data_home, cache=True)
     except Exception as exc:
         where = data_home if data_home is not None else "~/scikit_learn_data"
         raise RuntimeError(
@@ -255,7 +250,7 @@ def load_mnist(
     """
     val_fraction, test_fraction = _check_fractions(val_fraction, test_fraction)
     dtype = _check_float_dtype(dtype)
-    gen = _as_generator(rng)
+    gen = as_generator(rng)
     bunch = _fetch_mnist(data_home)
     X = np.asarray(bunch.data, dtype=dtype) / 255
     y = np.asarray(bunch.target).astype(np.int64)  # OpenML labels are the strings '0'..'9'
@@ -265,6 +260,8 @@ def load_mnist(
         if not _is_int(n_train) or not 1 <= n_train < n_max:
             raise ValueError(f"n_train must be an int in 1..{n_max - 1}, got {n_train!r}")
         n_total = round(n_train / train_share)
+        from sklearn.model_selection import train_test_split
+
         X, _, y, _ = train_test_split(X, y, train_size=n_total, stratify=y, random_state=_seed(gen))
     data = split(
         X,
@@ -292,14 +289,16 @@ def make_spirals(n_per_class=100, n_classes=3, *, noise=0.2, rng=0, dtype=np.flo
         raise ValueError(f"noise must be a number >= 0, got {noise!r}")
     radius = np.tile(np.linspace(0.0, 1.0, n_per_class), n_classes)
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
-    angle = 4 * (y + radius) + noise * _as_generator(rng).standard_normal(len(y))
+    angle = 4 * (y + radius) + noise * as_generator(rng).standard_normal(len(y))
     X = np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1)
     return X.astype(_check_float_dtype(dtype)), y
 
 
 def make_moons(n=200, *, noise=0.1, rng=0, dtype=np.float32):
     """scikit-learn's two interleaving half circles. Returns X (n, 2) and y int64 in {0, 1}."""
-    X, y = sklearn.datasets.make_moons(n_samples=n, noise=noise, random_state=_seed(_as_generator(rng)))
+    from sklearn.datasets import make_moons as sklearn_moons
+
+    X, y = sklearn_moons(n_samples=n, noise=noise, random_state=_seed(as_generator(rng)))
     return X.astype(_check_float_dtype(dtype)), y.astype(np.int64)
 
 
@@ -366,7 +365,7 @@ def gaussian_noise(X, severity, rng=0):
     """Add Gaussian noise of std SEVERITY_TABLE["noise"] = 0.2, 0.4, 0.6, 0.8, 1.0 (standardised units)."""
     std = _level("noise", severity)
     images = _as_images(X)
-    return _like(X, images + std * _as_generator(rng).standard_normal(images.shape))
+    return _like(X, images + std * as_generator(rng).standard_normal(images.shape))
 
 
 def rotate(X, severity, rng=0):
@@ -377,7 +376,7 @@ def rotate(X, severity, rng=0):
     """
     max_angle = _level("rotation", severity)
     images = _as_images(X)
-    gen = _as_generator(rng)
+    gen = as_generator(rng)
     n = len(images)
     angle = np.deg2rad(max_angle * gen.uniform(0.5, 1.0, n) * gen.choice([-1.0, 1.0], n))
     cos, sin = np.cos(angle), np.sin(angle)
@@ -395,7 +394,7 @@ def translate(X, severity, rng=0):
     fraction = _level("translation", severity)
     images = _as_images(X)
     n, _, h, w = images.shape
-    direction = _as_generator(rng).uniform(0, 2 * np.pi, n)
+    direction = as_generator(rng).uniform(0, 2 * np.pi, n)
     offset = fraction * min(h, w) * np.stack([np.sin(direction), np.cos(direction)], -1)
     return _like(X, _warp(images, np.broadcast_to(np.eye(2), (n, 2, 2)), offset))
 
@@ -431,7 +430,7 @@ def occlude(X, severity, rng=0):
     """
     fraction = _level("occlusion", severity)
     images = _as_images(X)
-    gen = _as_generator(rng)
+    gen = as_generator(rng)
     n, _, h, w = images.shape
     ph, pw = max(1, round(fraction * h)), max(1, round(fraction * w))
     top = gen.integers(0, h - ph + 1, n)[:, None, None, None]

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .layers import LAYER_TYPES, Layer
+from .layers import LAYER_TYPES, Conv2d, Dense, Layer
 
 MASK_SUFFIX = "_mask"
 _ARCHITECTURE_KEY = "__architecture__"
@@ -44,12 +44,16 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``grad_out`` (dLoss/dOutput); fills each ``layer.grads``.
-        Returns dLoss/dInput."""
-        for layer in reversed(self.layers):
+        Returns dLoss/dInput. ``input_grad=False`` lets a first Dense or Conv2d
+        layer skip that last product, which training never uses (returns None)."""
+        for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
-        return grad_out
+        first = self.layers[0]
+        if not input_grad and isinstance(first, (Dense, Conv2d)):
+            return first.backward(grad_out, input_grad=False)
+        return first.backward(grad_out)
 
     def inference(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Outputs in eval mode, computed in batches; the mode is restored after."""

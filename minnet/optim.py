@@ -95,8 +95,15 @@ class SGD(Optimizer):
     ``g = grad + wd*p; v = mu*v + g; p -= lr * (g + mu*v if nesterov else v)``.
     """
 
-    def __init__(self, lr: float = 0.01, *, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0, schedule=None):
+    def __init__(
+        self,
+        lr: float = 0.01,
+        *,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        schedule=None,
+    ):
         super().__init__(lr, schedule)
         if not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
@@ -110,24 +117,27 @@ class SGD(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         if self.momentum:
-            state = self.state.setdefault(name, {"velocity": np.zeros_like(param)})
-            v = state["velocity"]
+            if name not in self.state:
+                self.state[name] = {"velocity": np.zeros_like(param)}
+            v = self.state[name]["velocity"]
             v *= self.momentum
             v += grad
             grad = grad + self.momentum * v if self.nesterov else v
         param -= (lr * grad).astype(param.dtype, copy=False)
 
     def __repr__(self):
-        return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
-                f"weight_decay={self.weight_decay})")
+        return (
+            f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, weight_decay={self.weight_decay})"
+        )
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) with bias correction and optional L2 weight
     decay added to the gradient, as PyTorch's Adam does."""
 
-    def __init__(self, lr: float = 1e-3, *, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, schedule=None):
+    def __init__(
+        self, lr: float = 1e-3, *, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0, schedule=None
+    ):
         super().__init__(lr, schedule)
         if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
@@ -141,7 +151,9 @@ class Adam(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         b1, b2 = self.betas
-        state = self.state.setdefault(name, {"m": np.zeros_like(param), "v": np.zeros_like(param), "t": 0})
+        if name not in self.state:
+            self.state[name] = {"m": np.zeros_like(param), "v": np.zeros_like(param), "t": 0}
+        state = self.state[name]
         state["t"] += 1
         m, v, t = state["m"], state["v"], state["t"]
         m *= b1

@@ -1,8 +1,8 @@
 """Training: ``fit`` runs mini-batch training, ``evaluate`` measures a model.
 
-    history = fit(model, data.X_train, data.y_train, epochs=20,
-                  optimizer=Adam(lr=1e-3), validation=(data.X_val, data.y_val), rng=0)
-    evaluate(model, data.X_test, data.y_test).accuracy
+history = fit(model, data.X_train, data.y_train, epochs=20,
+              optimizer=Adam(lr=1e-3), validation=(data.X_val, data.y_val), rng=0)
+evaluate(model, data.X_test, data.y_test).accuracy
 """
 
 from __future__ import annotations
@@ -90,8 +90,7 @@ class EarlyStopping(Callback):
     """Stop when the validation ``monitor`` has not improved by ``min_delta``
     for ``patience`` epochs; optionally put back the best weights at the end."""
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
-                 restore_best: bool = True):
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0, restore_best: bool = True):
         if monitor not in ("val_loss", "val_accuracy"):
             raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
         self.monitor, self.patience, self.min_delta = monitor, check_positive_int("patience", patience), min_delta
@@ -169,8 +168,20 @@ def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024)
     return Evaluation(accuracy, value)
 
 
-def fit(model, X, y, *, epochs: int = 10, batch_size: int = 64, optimizer: Optimizer | None = None,
-        loss=softmax_cross_entropy, validation=None, rng=0, callbacks=(), verbose: bool = True) -> History:
+def fit(
+    model,
+    X,
+    y,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    optimizer: Optimizer | None = None,
+    loss=softmax_cross_entropy,
+    validation=None,
+    rng=0,
+    callbacks=(),
+    verbose: bool = True,
+) -> History:
     """Train ``model`` in place with mini-batches; return a ``History``.
 
     X: (N, ...) inputs; y: (N,) int labels (or targets for ``loss=mse``).
@@ -224,7 +235,7 @@ def fit(model, X, y, *, epochs: int = 10, batch_size: int = 64, optimizer: Optim
                         f"(learning rate {optimizer.current_lr:g}); the model was restored to its weights "
                         "before fit. Try a smaller learning rate."
                     )
-                model.backward(grad)
+                model.backward(grad, input_grad=False)
                 optimizer.step(model)
                 step += 1
                 loss_sum += value * len(idx)

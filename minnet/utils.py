@@ -22,9 +22,7 @@ def as_generator(rng=None) -> np.random.Generator:
         if rng < 0:
             raise ValueError(f"rng must be a non-negative int seed or a numpy Generator, got {rng}")
         return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}"
-    )
+    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
 
 
 def check_positive_int(name: str, value) -> int:

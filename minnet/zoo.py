@@ -10,8 +10,9 @@ from .model import Sequential
 from .utils import as_generator, check_positive_int
 
 
-def mlp(sizes, *, activation: str = "relu", batchnorm: bool = False, dropout: float = 0.0,
-        rng=0, dtype=np.float32) -> Sequential:
+def mlp(
+    sizes, *, activation: str = "relu", batchnorm: bool = False, dropout: float = 0.0, rng=0, dtype=np.float32
+) -> Sequential:
     """A multi-layer perceptron: ``mlp([64, 128, 10])`` is 64 -> 128 -> 10.
 
     Between Dense layers: optional BatchNorm, then the activation, then
@@ -34,8 +35,17 @@ def mlp(sizes, *, activation: str = "relu", batchnorm: bool = False, dropout: fl
     return Sequential(*layers)
 
 
-def small_cnn(*, in_channels: int = 1, image_size: int = 8, channels=(16, 32), hidden: int = 64,
-              n_classes: int = 10, batchnorm: bool = False, rng=0, dtype=np.float32) -> Sequential:
+def small_cnn(
+    *,
+    in_channels: int = 1,
+    image_size: int = 8,
+    channels=(16, 32),
+    hidden: int = 64,
+    n_classes: int = 10,
+    batchnorm: bool = False,
+    rng=0,
+    dtype=np.float32,
+) -> Sequential:
     """Two 3x3 conv blocks (conv, [BatchNorm], ReLU, 2x2 max-pool after the
     second), then Dense -> ReLU -> Dense. Sized for 8x8 digits by default."""
     gen = as_generator(rng)
@@ -46,21 +56,26 @@ def small_cnn(*, in_channels: int = 1, image_size: int = 8, channels=(16, 32), h
     layers += [BatchNorm(c2, dtype=dtype)] if batchnorm else []
     layers += [ReLU(), MaxPool2d(2), Flatten()]
     flat = c2 * (image_size // 2) ** 2
-    layers += [Dense(flat, hidden, rng=gen, dtype=dtype), ReLU(),
-               Dense(hidden, n_classes, rng=gen, dtype=dtype)]
+    layers += [Dense(flat, hidden, rng=gen, dtype=dtype), ReLU(), Dense(hidden, n_classes, rng=gen, dtype=dtype)]
     return Sequential(*layers)
 
 
-def lenet5(*, in_channels: int = 1, image_size: int = 28, n_classes: int = 10, rng=0,
-           dtype=np.float32) -> Sequential:
+def lenet5(*, in_channels: int = 1, image_size: int = 28, n_classes: int = 10, rng=0, dtype=np.float32) -> Sequential:
     """LeNet-5-like: conv5x5(6, pad 2) -> pool -> conv5x5(16) -> pool ->
     120 -> 84 -> n_classes, ReLU activations, for 28x28 inputs."""
     gen = as_generator(rng)
     side = ((image_size // 2) - 4) // 2
     return Sequential(
-        Conv2d(in_channels, 6, 5, padding=2, rng=gen, dtype=dtype), ReLU(), MaxPool2d(2),
-        Conv2d(6, 16, 5, rng=gen, dtype=dtype), ReLU(), MaxPool2d(2), Flatten(),
-        Dense(16 * side * side, 120, rng=gen, dtype=dtype), ReLU(),
-        Dense(120, 84, rng=gen, dtype=dtype), ReLU(),
+        Conv2d(in_channels, 6, 5, padding=2, rng=gen, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(6, 16, 5, rng=gen, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Dense(16 * side * side, 120, rng=gen, dtype=dtype),
+        ReLU(),
+        Dense(120, 84, rng=gen, dtype=dtype),
+        ReLU(),
         Dense(84, n_classes, rng=gen, dtype=dtype),
     )

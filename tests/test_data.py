@@ -97,21 +97,21 @@ def test_float64_dtype_option():
 
 
 def test_global_random_state_is_untouched(images):
-    np.random.seed(123)  # noqa: NPY002 (checking the legacy global state)
-    before = np.random.get_state()  # noqa: NPY002 (checking the legacy global state)
+    np.random.seed(123)
+    before = np.random.get_state()
     data.load_digits(rng=None)
     data.make_spirals()
     data.make_moons()
     for kind in data.SHIFTS:
         data.shift(images, kind, 3)
-    after = np.random.get_state()  # noqa: NPY002 (checking the legacy global state)
+    after = np.random.get_state()
     assert before[0] == after[0] and before[2:] == after[2:]
     np.testing.assert_array_equal(before[1], after[1])
-    np.random.seed(123)  # noqa: NPY002 (checking the legacy global state)
-    expected = np.random.random()  # noqa: NPY002 (checking the legacy global state)
-    np.random.seed(123)  # noqa: NPY002 (checking the legacy global state)
+    np.random.seed(123)
+    expected = np.random.random()
+    np.random.seed(123)
     data.load_digits()
-    assert np.random.random() == expected  # noqa: NPY002 (checking the legacy global state)
+    assert np.random.random() == expected
 
 
 @pytest.mark.parametrize(

@@ -70,10 +70,12 @@ def test_conv_matches_scipy_cross_correlation():
     x = rng.standard_normal((2, 3, 7, 6))
     out = conv.forward(x)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    expected = np.stack([
-        np.stack([correlate(xp[n], conv.params["W"][o], mode="valid")[0] + conv.params["b"][o] for o in range(4)])
-        for n in range(2)
-    ])[:, :, ::2, ::2]
+    expected = np.stack(
+        [
+            np.stack([correlate(xp[n], conv.params["W"][o], mode="valid")[0] + conv.params["b"][o] for o in range(4)])
+            for n in range(2)
+        ]
+    )[:, :, ::2, ::2]
     assert out.shape == (2, 4, 4, 3) == expected.shape
     np.testing.assert_allclose(out, expected, atol=1e-12)
 

@@ -11,9 +11,14 @@ from minnet.losses import mse, softmax_cross_entropy
 def test_model_gradients_cnn_with_batchnorm_and_pooling():
     model = minnet.Sequential(
         # an activation before each BatchNorm, so that no bias has a zero gradient by construction
-        minnet.Conv2d(1, 3, 3, stride=2, padding=1, rng=0, dtype=np.float64), minnet.Tanh(),
-        minnet.BatchNorm2d(3, dtype=np.float64), minnet.MaxPool2d(2), minnet.Flatten(),
-        minnet.Dense(12, 5, rng=1, dtype=np.float64), minnet.Sigmoid(), minnet.BatchNorm1d(5, dtype=np.float64),
+        minnet.Conv2d(1, 3, 3, stride=2, padding=1, rng=0, dtype=np.float64),
+        minnet.Tanh(),
+        minnet.BatchNorm2d(3, dtype=np.float64),
+        minnet.MaxPool2d(2),
+        minnet.Flatten(),
+        minnet.Dense(12, 5, rng=1, dtype=np.float64),
+        minnet.Sigmoid(),
+        minnet.BatchNorm1d(5, dtype=np.float64),
         minnet.Dense(5, 3, rng=2, dtype=np.float64),
     )
     rng = np.random.default_rng(0)
@@ -65,12 +70,14 @@ def test_state_dict_round_trip_and_copies():
     model.layers[0].masks["W"][0] = False
     model.layers[0].params["W"][0] = 0
     state = model.state_dict()
-    assert {"0.W", "0.b", "1.gamma", "1.beta", "1.running_mean", "1.running_var", "3.W", "3.b", "0.W_mask"} == set(state)
+    assert {"0.W", "0.b", "1.gamma", "1.beta", "1.running_mean", "1.running_var", "3.W", "3.b", "0.W_mask"} == set(
+        state
+    )
     state["0.W"][:] = 7  # a copy, not a view
     assert not np.any(model.layers[0].params["W"] == 7)
     other = minnet.mlp([4, 3, 2], batchnorm=True, rng=1)
     other.load_state_dict(model.state_dict())
-    for (n1, p1), (n2, p2) in zip(model.named_parameters(), other.named_parameters()):
+    for (_, p1), (_, p2) in zip(model.named_parameters(), other.named_parameters()):
         np.testing.assert_array_equal(p1, p2)
     np.testing.assert_array_equal(other.layers[0].masks["W"], model.layers[0].masks["W"])
 
@@ -91,7 +98,9 @@ def test_load_state_dict_rejects_mismatch_without_changing_anything():
         model.load_state_dict({**before, "0.W_mask": np.ones((4, 3))})
 
 
-@pytest.mark.parametrize("make", [lambda: minnet.small_cnn(batchnorm=True, rng=3), lambda: minnet.mlp([64, 32, 10], dropout=0.2)])
+@pytest.mark.parametrize(
+    "make", [lambda: minnet.small_cnn(batchnorm=True, rng=3), lambda: minnet.mlp([64, 32, 10], dropout=0.2)]
+)
 def test_save_and_load_npz_without_pickle(tmp_path, make):
     model = make()
     model.layers[0].masks["W"] = np.random.default_rng(0).random(model.layers[0].params["W"].shape) > 0.5
@@ -102,7 +111,11 @@ def test_save_and_load_npz_without_pickle(tmp_path, make):
         assert "0.W" in data.files
     loaded = minnet.load(path)
     assert loaded.architecture() == model.architecture()
-    x = np.random.default_rng(1).standard_normal((3, *( (1, 8, 8) if isinstance(model.layers[0], minnet.Conv2d) else (64,)))).astype(np.float32)
+    x = (
+        np.random.default_rng(1)
+        .standard_normal((3, *((1, 8, 8) if isinstance(model.layers[0], minnet.Conv2d) else (64,))))
+        .astype(np.float32)
+    )
     np.testing.assert_array_equal(loaded.inference(x), model.inference(x))
     np.testing.assert_array_equal(loaded.layers[0].masks["W"], model.layers[0].masks["W"])
 
@@ -118,7 +131,10 @@ def test_forward_errors():
     model = minnet.mlp([4, 3, 2])
     with pytest.raises(ValueError, match="non-empty batch"):
         model.forward(np.zeros((0, 4)))
-    with pytest.raises(ValueError, match=r"layer 0: Dense\(in_features=4, out_features=3\) expects input of shape \(N, 4\), got shape \(2, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 0: Dense\(in_features=4, out_features=3\) expects input of shape \(N, 4\), got shape \(2, 5\)",
+    ):
         model.forward(np.zeros((2, 5)))
     with pytest.raises(TypeError, match="real numbers"):
         model.forward(np.array([["a"] * 4]))

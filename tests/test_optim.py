@@ -43,7 +43,11 @@ def test_adam_formula():
 
 @pytest.mark.parametrize(
     "opt",
-    [SGD(lr=0.1, momentum=0.9, weight_decay=1e-3), SGD(lr=0.1, momentum=0.9, nesterov=True), Adam(lr=1e-2, weight_decay=1e-3)],
+    [
+        SGD(lr=0.1, momentum=0.9, weight_decay=1e-3),
+        SGD(lr=0.1, momentum=0.9, nesterov=True),
+        Adam(lr=1e-2, weight_decay=1e-3),
+    ],
     ids=["sgd-momentum-wd", "nesterov", "adam"],
 )
 def test_masked_weights_stay_exactly_zero(opt):
@@ -80,7 +84,12 @@ def test_schedules():
     s = step_schedule(2, 0.5)
     assert [s(e) for e in range(5)] == [1, 1, 0.5, 0.5, 0.25]
     c = cosine_schedule(10, final_factor=0.1)
-    assert c(0) == pytest.approx(1) and c(5) == pytest.approx(0.55) and c(10) == pytest.approx(0.1) and c(20) == pytest.approx(0.1)
+    assert (
+        c(0) == pytest.approx(1)
+        and c(5) == pytest.approx(0.55)
+        and c(10) == pytest.approx(0.1)
+        and c(20) == pytest.approx(0.1)
+    )
     opt = SGD(lr=0.2, schedule=s)
     opt.set_epoch(2)
     assert opt.current_lr == pytest.approx(0.1)

@@ -14,8 +14,17 @@ def digits():
 
 def train_mlp(digits, seed=0, epochs=3, **kwargs):
     model = minnet.mlp([64, 32, 10], dropout=0.1, rng=seed)
-    history = minnet.fit(model, digits.X_train, digits.y_train, epochs=epochs, optimizer=minnet.SGD(lr=0.05, momentum=0.9),
-                         validation=(digits.X_val, digits.y_val), rng=seed, verbose=False, **kwargs)
+    history = minnet.fit(
+        model,
+        digits.X_train,
+        digits.y_train,
+        epochs=epochs,
+        optimizer=minnet.SGD(lr=0.05, momentum=0.9),
+        validation=(digits.X_val, digits.y_val),
+        rng=seed,
+        verbose=False,
+        **kwargs,
+    )
     return model, history
 
 
@@ -65,8 +74,16 @@ def test_early_stopping_stops_and_restores_best(digits):
     model = minnet.mlp([64, 32, 10], rng=0)
     stopper = minnet.EarlyStopping(monitor="val_accuracy", patience=2)
     # lr 0 never improves after the first epoch: stops after 1 + patience epochs
-    history = minnet.fit(model, digits.X_train, digits.y_train, epochs=20, optimizer=minnet.SGD(lr=0.0),
-                         validation=(digits.X_val, digits.y_val), callbacks=[stopper], verbose=False)
+    history = minnet.fit(
+        model,
+        digits.X_train,
+        digits.y_train,
+        epochs=20,
+        optimizer=minnet.SGD(lr=0.0),
+        validation=(digits.X_val, digits.y_val),
+        callbacks=[stopper],
+        verbose=False,
+    )
     assert len(history) == 3 and stopper.best_epoch == 1
 
 
@@ -74,8 +91,16 @@ def test_early_stopping_restores_best_weights(digits):
     model = minnet.mlp([64, 32, 10], rng=0)
     stopper = minnet.EarlyStopping(monitor="val_loss", patience=1)
     snaps = [minnet.Snapshot(epoch=e) for e in range(1, 4)]
-    minnet.fit(model, digits.X_train, digits.y_train, epochs=3, optimizer=minnet.SGD(lr=0.3, momentum=0.9),
-               validation=(digits.X_val, digits.y_val), callbacks=[stopper, *snaps], verbose=False)
+    minnet.fit(
+        model,
+        digits.X_train,
+        digits.y_train,
+        epochs=3,
+        optimizer=minnet.SGD(lr=0.3, momentum=0.9),
+        validation=(digits.X_val, digits.y_val),
+        callbacks=[stopper, *snaps],
+        verbose=False,
+    )
     best = snaps[stopper.best_epoch - 1].state
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, best[name])
@@ -99,19 +124,29 @@ def test_divergence_names_epoch_and_batch_and_restores_model(digits):
     before = model.state_dict()
     with pytest.raises(FloatingPointError, match=r"epoch 1, batch \d+ of \d+.*restored"):
         with np.errstate(all="ignore"):
-            minnet.fit(model, digits.X_train, digits.y_train, epochs=2, optimizer=minnet.SGD(lr=1e6, momentum=0.9),
-                       verbose=False)
+            minnet.fit(
+                model,
+                digits.X_train,
+                digits.y_train,
+                epochs=2,
+                optimizer=minnet.SGD(lr=1e6, momentum=0.9),
+                verbose=False,
+            )
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
 
 
 def test_mlp_and_cnn_reach_97_percent(digits):
     mlp = minnet.mlp([64, 128, 64, 10], rng=0)
-    minnet.fit(mlp, digits.X_train, digits.y_train, epochs=25, batch_size=32, optimizer=minnet.Adam(lr=1e-3), verbose=False)
+    minnet.fit(
+        mlp, digits.X_train, digits.y_train, epochs=25, batch_size=32, optimizer=minnet.Adam(lr=1e-3), verbose=False
+    )
     assert minnet.evaluate(mlp, digits.X_test, digits.y_test).accuracy >= 0.97
     images = digits.as_images()
     cnn = minnet.small_cnn(rng=0)
-    minnet.fit(cnn, images.X_train, images.y_train, epochs=10, batch_size=32, optimizer=minnet.Adam(lr=1e-3), verbose=False)
+    minnet.fit(
+        cnn, images.X_train, images.y_train, epochs=10, batch_size=32, optimizer=minnet.Adam(lr=1e-3), verbose=False
+    )
     assert minnet.evaluate(cnn, images.X_test, images.y_test).accuracy >= 0.97
 
 

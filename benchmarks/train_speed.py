@@ -1,0 +1,184 @@
+"""Training speed of minnet against PyTorch on the CPU, measured in one run.
+
+    python benchmarks/train_speed.py            # needs torch: pip install -e ".[bench]"
+
+Same model, batch size, optimizer (SGD, momentum 0.9) and data (random
+inputs, so no download) for both libraries. Prints examples per second and
+the ratio minnet / PyTorch (> 1 means minnet is faster). A bare NumPy loop
+for the MLP shows the floor: the cost of the library's bookkeeping is the gap
+between it and minnet. Each figure is the median of several timed epochs
+the contenders taking turns epoch by epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import minnet
+
+BATCH = 64
+
+
+def interleaved_rates(contenders: dict, n_examples: int, repeats: int) -> dict:
+    """Examples per second of each contender (name -> zero-argument epoch function).
+
+    ``repeats`` rounds; in each, every contender in turn runs one untimed
+    epoch (so that its caches are warm and the previous contender's idle
+    threads have stopped spinning) and then one timed epoch. Taking turns
+    makes load from elsewhere on the machine hit all contenders alike.
+    Returns the median rate per contender.
+    """
+    times = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, run_epoch in contenders.items():
+            run_epoch()
+            start = time.perf_counter()
+            run_epoch()
+            times[name].append(time.perf_counter() - start)
+    return {name: n_examples / statistics.median(t) for name, t in times.items()}
+
+
+def minnet_epoch(model, X, y):
+    opt = minnet.SGD(lr=0.01, momentum=0.9)
+    return lambda: minnet.fit(model, X, y, epochs=1, batch_size=BATCH, optimizer=opt, rng=0, verbose=False)
+
+
+def numpy_mlp_epoch(X, y, sizes, rng=0):
+    """The floor: a hand-written NumPy loop for the same MLP, no library."""
+    gen = np.random.default_rng(rng)
+    Ws = [(gen.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [np.zeros(b, np.float32) for b in sizes[1:]]
+    vel = [np.zeros_like(p) for p in Ws + bs]
+
+    def epoch():
+        order = gen.permutation(len(X))
+        for i in range(0, len(X), BATCH):
+            idx = order[i : i + BATCH]
+            xb, yb = X[idx], y[idx]
+            acts = [xb]
+            for j, (W, b) in enumerate(zip(Ws, bs)):
+                z = acts[-1] @ W + b
+                acts.append(np.maximum(z, 0) if j < len(Ws) - 1 else z)
+            p = np.exp(acts[-1] - acts[-1].max(1, keepdims=True))
+            p /= p.sum(1, keepdims=True)
+            p[np.arange(len(yb)), yb] -= 1
+            g = p / len(yb)
+            grads = []
+            for j in reversed(range(len(Ws))):
+                grads.append((acts[j].T @ g, g.sum(0)))
+                if j:
+                    g = (g @ Ws[j].T) * (acts[j] > 0)
+            grads = grads[::-1]
+            for k, (p_, g_) in enumerate(zip(Ws + bs, [gw for gw, _ in grads] + [gb for _, gb in grads])):
+                vel[k] *= 0.9
+                vel[k] += g_
+                p_ -= 0.01 * vel[k]
+
+    return epoch
+
+
+def torch_epoch(model, X, y):
+    import torch
+
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def epoch():
+        perm = torch.randperm(len(Xt))
+        for i in range(0, len(Xt), BATCH):
+            idx = perm[i : i + BATCH]
+            opt.zero_grad()
+            loss_fn(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+
+    return epoch
+
+
+def torch_models():
+    from torch import nn
+
+    mlp = nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+    lenet = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+    return mlp, lenet
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--examples", type=int, default=6400, help="examples per timed epoch (default 6400)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per measurement (default 5)")
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print(
+            "PyTorch is not installed; this benchmark compares against it. Install it with\n"
+            '    pip install -e ".[bench]"\nand run again.'
+        )
+        return 0
+    torch.manual_seed(0)
+    gen = np.random.default_rng(0)
+    y = gen.integers(0, 10, args.examples)
+    X_flat = gen.standard_normal((args.examples, 784)).astype(np.float32)
+    X_img = X_flat.reshape(-1, 1, 28, 28)
+    torch_mlp, torch_lenet = torch_models()
+    print(
+        f"batch {BATCH}, {args.examples} examples per epoch, median of {args.repeats} interleaved epochs; "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads, numpy {np.__version__}"
+    )
+    mlp = interleaved_rates(
+        {
+            "minnet": minnet_epoch(minnet.mlp([784, 300, 100, 10], rng=0), X_flat, y),
+            "numpy": numpy_mlp_epoch(X_flat, y, [784, 300, 100, 10]),
+            "torch": torch_epoch(torch_mlp, X_flat, y),
+        },
+        args.examples,
+        args.repeats,
+    )
+    cnn = interleaved_rates(
+        {
+            "minnet": minnet_epoch(minnet.lenet5(rng=0), X_img, y),
+            "torch": torch_epoch(torch_lenet, X_img, y),
+        },
+        args.examples,
+        args.repeats,
+    )
+    rows = [
+        ("MLP 784-300-100-10", mlp["minnet"], mlp["torch"], 1.2),
+        ("LeNet-5-like CNN, 28x28", cnn["minnet"], cnn["torch"], 0.5),
+    ]
+    mlp_rate, numpy_rate, torch_rate = mlp["minnet"], mlp["numpy"], mlp["torch"]
+    print(f"\n{'model':<26}{'minnet ex/s':>13}{'torch ex/s':>13}{'ratio':>8}{'target':>9}")
+    for name, ours, theirs, target in rows:
+        ratio = ours / theirs
+        print(
+            f"{name:<26}{ours:>13,.0f}{theirs:>13,.0f}{ratio:>7.2f}x{'>= ' + str(target) + 'x':>9}"
+            f"  {'ok' if ratio >= target else 'BELOW TARGET'}"
+        )
+    print(
+        f"\nbare NumPy MLP loop: {numpy_rate:,.0f} ex/s = {numpy_rate / torch_rate:.2f}x torch; "
+        f"minnet reaches {mlp_rate / numpy_rate:.0%} of the bare loop"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Pruning: scores, masks, model-level pruning, surgery, schedules, loops."""
+
+from .base import prunable_layers, unit_axis, weight_names

@@ -1,0 +1,58 @@
+"""What can be pruned in a model, and where its units are.
+
+A *unit* is an output neuron of a Dense layer (column j of W, entry j of b)
+or an output filter of a Conv2d layer (W[j], b[j]). Layers are referred to by
+their index in ``model.layers``; parameters by name, ``"<index>.<key>"``.
+"""
+
+from __future__ import annotations
+
+from ..layers import BatchNorm, Conv2d, Dense
+
+PRUNABLE_TYPES = (Dense, Conv2d)
+
+
+def unit_axis(layer) -> int:
+    """The axis of ``layer.params["W"]`` that indexes output units:
+    1 for Dense (W is (in, out)), 0 for Conv2d (W is (out, in, kh, kw))."""
+    if isinstance(layer, Dense):
+        return 1
+    if isinstance(layer, Conv2d):
+        return 0
+    raise TypeError(f"only Dense and Conv2d layers have units to prune, got {type(layer).__name__}")
+
+
+def prunable_layers(model, *, include_output: bool = False) -> list[int]:
+    """Indices of the Dense/Conv2d layers, in order. The last one (the output
+    layer, whose units are the classes) is left out unless ``include_output``."""
+    indices = [i for i, layer in enumerate(model.layers) if isinstance(layer, PRUNABLE_TYPES)]
+    return indices if include_output else indices[:-1]
+
+
+def weight_names(model, *, include_output: bool = False) -> list[str]:
+    """Names (``"0.W"``) of the weights of the prunable layers."""
+    return [f"{i}.W" for i in prunable_layers(model, include_output=include_output)]
+
+
+def parse_name(model, name: str):
+    """``"3.W"`` -> (3, layer, "W"), with a clear error for unknown names."""
+    if not isinstance(name, str) or name.count(".") != 1:
+        raise ValueError(f"parameter names look like '0.W', got {name!r}")
+    index, key = name.split(".")
+    if not index.isdigit() or int(index) >= len(model.layers) or key not in model.layers[int(index)].params:
+        known = [n for n, _ in model.named_parameters()]
+        raise ValueError(f"unknown parameter name {name!r}; the model has {known}")
+    return int(index), model.layers[int(index)], key
+
+
+def tied_batchnorm(model, index: int):
+    """The index of a BatchNorm that normalises layer ``index``'s units: the
+    next layer with parameters, if it is a BatchNorm (activations, pooling and
+    Dropout may sit between). None if there is none."""
+    for j in range(index + 1, len(model.layers)):
+        layer = model.layers[j]
+        if isinstance(layer, BatchNorm):
+            return j
+        if layer.params:
+            return None
+    return None

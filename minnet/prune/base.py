@@ -7,6 +7,8 @@ their index in ``model.layers``; parameters by name, ``"<index>.<key>"``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..layers import BatchNorm, Conv2d, Dense
 
 PRUNABLE_TYPES = (Dense, Conv2d)
@@ -56,3 +58,22 @@ def tied_batchnorm(model, index: int):
         if layer.params:
             return None
     return None
+
+
+def unit_keep_mask(model, index: int):
+    """Which units of Dense/Conv2d layer ``index`` are still alive: bool (units,).
+
+    A unit is structurally pruned (False) when its whole weight slice is
+    masked and so is its bias entry; a column that unstructured pruning
+    zeroed by chance still has its bias, so it still outputs act(b) and counts
+    as alive.
+    """
+    layer = model.layers[index]
+    axis = unit_axis(layer)
+    w_mask = layer.masks.get("W")
+    units = layer.params["W"].shape[axis]
+    if w_mask is None:
+        return np.ones(units, dtype=bool)
+    w_alive = np.moveaxis(w_mask, axis, 0).reshape(units, -1).any(axis=1)
+    b_mask = layer.masks.get("b")
+    return w_alive | (np.ones(units, dtype=bool) if b_mask is None else b_mask)

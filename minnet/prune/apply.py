@@ -1,0 +1,275 @@
+"""Pruning a model in place: attach masks to weights, or to whole units.
+
+    report = prune(model, sparsity=0.9)                 # global magnitude, hidden layers
+    report = prune(model, amount=0.5, scope="local")    # half of what is left, per layer
+    report = prune_units(model, amount=0.25)            # a quarter of the neurons/filters
+    remove(model)                                       # bake the zeros in, drop the masks
+
+A mask is attached by zeroing the weight at once and keeping the boolean
+mask beside it in ``layer.masks``; backward masks the gradients and every
+optimizer step re-applies the masks, so pruned weights stay exactly 0.
+Everything is checked before the first mask changes: a failed call leaves the
+model exactly as it was.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import parse_name, prunable_layers, tied_batchnorm, unit_axis, unit_keep_mask, weight_names
+from .masks import (
+    check_mask,
+    check_scores,
+    expand_slices,
+    global_unstructured_masks,
+    slice_norms,
+    unstructured_mask,
+)
+
+SCOPES = ("global", "local")
+
+
+@dataclass
+class PruneReport:
+    """What one pruning call changed: per row (a parameter, or a layer's units)
+    the total count, and how many were kept before and after."""
+
+    kind: str  # "weights" or "units"
+    rows: list  # (label, total, kept_before, kept_after)
+
+    @property
+    def sparsity(self) -> float:
+        """Fraction pruned after the call, over all rows."""
+        total = sum(r[1] for r in self.rows)
+        return 1 - sum(r[3] for r in self.rows) / total
+
+    @property
+    def pruned(self) -> int:
+        """How many entries (or units) this call pruned."""
+        return sum(r[2] - r[3] for r in self.rows)
+
+    def __repr__(self):
+        lines = [f"{self.kind:<28}{'total':>9}{'kept before':>13}{'kept after':>12}{'sparsity':>10}"]
+        for label, total, before, after in self.rows:
+            lines.append(f"{label:<28}{total:>9,}{before:>13,}{after:>12,}{1 - after / total:>10.1%}")
+        total, before = sum(r[1] for r in self.rows), sum(r[2] for r in self.rows)
+        after = total - round(self.sparsity * total)
+        lines.append(f"{'all':<28}{total:>9,}{before:>13,}{after:>12,}{self.sparsity:>10.1%}")
+        return "\n".join(lines)
+
+
+def _current_mask(layer, key) -> np.ndarray:
+    return layer.masks.get(key, np.ones(layer.params[key].shape, dtype=bool))
+
+
+def attach_masks(model, masks: dict) -> None:
+    """AND each mask into the named parameter's mask and zero what it prunes.
+
+    masks: name ("0.W") -> bool array of the parameter's shape. All names and
+    masks are checked before any is attached.
+    """
+    if not isinstance(masks, dict):
+        raise TypeError(f"masks must be a dict of name -> bool array, got {type(masks).__name__}")
+    resolved = []
+    for name, mask in masks.items():
+        _, layer, key = parse_name(model, name)
+        resolved.append((layer, key, check_mask(mask, layer.params[key].shape, f"mask for {name!r}")))
+    for layer, key, mask in resolved:
+        layer.masks[key] = _current_mask(layer, key) & mask
+        layer.params[key] *= layer.masks[key]
+
+
+def _check_target(amount, sparsity):
+    if (amount is None) == (sparsity is None):
+        raise TypeError(f"give exactly one of amount (of what is left) or sparsity (a target), "
+                        f"got amount={amount!r}, sparsity={sparsity!r}")
+    if sparsity is not None and (isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real)
+                                 or not 0 <= sparsity <= 1):
+        raise ValueError(f"sparsity must be a target fraction in [0, 1], got {sparsity!r}")
+
+
+def _count_to_target(sparsity, total: int, kept: int, what: str) -> int:
+    """How many more of ``kept`` (out of ``total``) to prune to reach ``sparsity``."""
+    k = round(sparsity * total) - (total - kept)
+    if k < 0:
+        raise ValueError(f"{what} is already at sparsity {1 - kept / total:.4f}, above the target {sparsity}; "
+                         "pruning never un-prunes (start from an unpruned copy instead)")
+    return k
+
+
+def _resolve(model, scores, default, registry: dict, what: str):
+    """scores may be None (default), a registry name, a callable model -> dict, or a dict."""
+    if scores is None:
+        return default(model)
+    if isinstance(scores, str):
+        if scores not in registry:
+            raise ValueError(f"scores must be one of {sorted(registry)} (or a dict / callable), got {scores!r}")
+        try:
+            return registry[scores](model)
+        except TypeError as exc:
+            raise ValueError(f"the {scores!r} {what} scores need data: compute them first, e.g. "
+                             f"scores = minnet.prune.{registry[scores].__name__}(model, X, y), "
+                             "and pass the dict") from exc
+    if callable(scores):
+        scores = scores(model)
+    if not isinstance(scores, dict):
+        raise TypeError(f"scores must be a dict, a callable returning one, a name or None, got {type(scores).__name__}")
+    return scores
+
+
+def _weight_scores(model, scores, names):
+    from .scores import WEIGHT_SCORES, magnitude_scores  # scores imports this package's base only
+
+    resolved = _resolve(model, scores, lambda m: magnitude_scores(m, names=names), WEIGHT_SCORES, "weight")
+    out = {}
+    for name in names:
+        if name not in resolved:
+            raise ValueError(f"scores has no entry for {name!r}; it has {sorted(resolved)}")
+        _, layer, key = parse_name(model, name)
+        s = check_scores(resolved[name], f"scores[{name!r}]")
+        if s.shape != layer.params[key].shape:
+            raise ValueError(f"scores[{name!r}] must have the parameter's shape {layer.params[key].shape}, "
+                             f"got {s.shape}")
+        out[name] = s
+    return out
+
+
+def prune(model, amount=None, *, sparsity=None, scores=None, scope: str = "global", names=None) -> PruneReport:
+    """Unstructured pruning of ``model`` in place.
+
+    amount: fraction (float) or count (int) of the still-kept weights to prune
+        now (masks compose: 0.5 twice leaves a quarter); or
+    sparsity: the target fraction of zero weights over ``names`` (global) or
+        in each of them (local), counting what earlier calls pruned.
+    scores: None (magnitude |w|), a name from ``minnet.prune.WEIGHT_SCORES``
+        that needs no data ("magnitude", "random", "lamp"), a callable
+        model -> dict, or a dict name -> array (e.g. from ``taylor_scores``).
+    scope: "global" ranks all weights of all ``names`` together; "local"
+        prunes the same fraction in each.
+    names: parameters to prune; default the Dense/Conv2d weights except the
+        output layer (``weight_names(model)``). Biases only if named.
+    """
+    _check_target(amount, sparsity)
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    names = weight_names(model) if names is None else list(names)
+    if not names:
+        raise ValueError("names must list at least one parameter to prune, got none")
+    params = {name: parse_name(model, name) for name in names}
+    priors = {name: _current_mask(layer, key) for name, (_, layer, key) in params.items()}
+    scores = _weight_scores(model, scores, names)
+    if scope == "global":
+        k = amount
+        if sparsity is not None:
+            total, kept = sum(m.size for m in priors.values()), sum(int(m.sum()) for m in priors.values())
+            k = _count_to_target(sparsity, total, kept, "the selected weights")
+        new = global_unstructured_masks(scores, k, priors)
+    else:
+        new = {}
+        for name in names:
+            k = amount if sparsity is None else _count_to_target(sparsity, priors[name].size,
+                                                                 int(priors[name].sum()), name)
+            new[name] = unstructured_mask(scores[name], k, priors[name])
+    attach_masks(model, new)
+    rows = [(name, m.size, int(m.sum()), int(new[name].sum())) for name, m in priors.items()]
+    return PruneReport("weights", rows)
+
+
+def keep_units(model, index: int, keep) -> None:
+    """Mask every parameter tied to the units of layer ``index`` that ``keep``
+    (bool, one entry per unit) drops: the weight slice, the bias entry, and
+    gamma/beta of a BatchNorm that normalises this layer's outputs."""
+    layer = model.layers[index] if isinstance(index, numbers.Integral) and 0 <= index < len(model.layers) else None
+    if layer is None:
+        raise ValueError(f"index must be a layer index in [0, {len(model.layers) - 1}], got {index!r}")
+    axis = unit_axis(layer)
+    keep = check_mask(keep, (layer.params["W"].shape[axis],), f"keep for layer {index}")
+    masks = {f"{index}.W": expand_slices(keep, layer.params["W"].shape, axis), f"{index}.b": keep}
+    bn = tied_batchnorm(model, index)
+    if bn is not None:
+        masks.update({f"{bn}.gamma": keep, f"{bn}.beta": keep})
+    attach_masks(model, masks)
+
+
+def _unit_scores(model, scores, layers, ord):
+    from .scores import UNIT_SCORES
+
+    def norms(m):
+        return {i: slice_norms(m.layers[i].params["W"], unit_axis(m.layers[i]), ord) for i in layers}
+
+    resolved = _resolve(model, scores, norms, UNIT_SCORES, "unit")
+    out = {}
+    for i in layers:
+        if i not in resolved:
+            raise ValueError(f"scores has no entry for layer {i}; it has {sorted(resolved)}")
+        units = model.layers[i].params["W"].shape[unit_axis(model.layers[i])]
+        s = check_scores(resolved[i], f"scores[{i}]")
+        if s.shape != (units,):
+            raise ValueError(f"scores[{i}] must have one entry per unit, shape ({units},), got {s.shape}")
+        out[i] = s
+    return out
+
+
+def prune_units(model, amount=None, *, sparsity=None, scores=None, layers=None, scope: str = "local",
+                ord=2) -> PruneReport:
+    """Structured pruning in place: remove whole neurons (Dense) or filters (Conv2d).
+
+    amount / sparsity: as in ``prune``, counted in units (still alive ones).
+    scores: None (the ``ord``-norm of each unit's weights, like torch's
+        ln_structured), a name from ``UNIT_SCORES`` that needs no data, a
+        callable, or a dict layer index -> array (units,).
+    layers: indices of Dense/Conv2d layers; default all but the output layer.
+    scope: "local" (the same fraction in each layer) or "global" (rank all
+        units together; only meaningful when scores are comparable).
+    Refuses to remove the last unit of a layer (a layer with no units cannot
+    compute anything): ValueError, and the model is left unchanged.
+    """
+    _check_target(amount, sparsity)
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    valid = prunable_layers(model, include_output=True)
+    layers = prunable_layers(model) if layers is None else list(layers)
+    for i in layers:
+        if i not in valid:
+            raise ValueError(f"layers must be indices of Dense/Conv2d layers {valid}, got {i!r}")
+    if not layers:
+        raise ValueError("layers must list at least one Dense/Conv2d layer, got none")
+    alive = {i: unit_keep_mask(model, i) for i in layers}
+    scores = _unit_scores(model, scores, layers, ord)
+    if scope == "global":
+        k = amount
+        if sparsity is not None:
+            total, kept = sum(a.size for a in alive.values()), sum(int(a.sum()) for a in alive.values())
+            k = _count_to_target(sparsity, total, kept, "the selected layers")
+        new = global_unstructured_masks(scores, k, alive)
+    else:
+        new = {}
+        for i in layers:
+            k = amount if sparsity is None else _count_to_target(sparsity, alive[i].size, int(alive[i].sum()),
+                                                                 f"layer {i}")
+            new[i] = unstructured_mask(scores[i], k, alive[i])
+    for i, keep in new.items():
+        if not keep.any():
+            raise ValueError(f"pruning would remove every unit of layer {i} ({model.layers[i]!r}); "
+                             f"structured pruning keeps at least one unit per layer")
+    for i, keep in new.items():
+        keep_units(model, i, keep)
+    return PruneReport("units", [(f"{i} {type(model.layers[i]).__name__}", a.size, int(a.sum()), int(new[i].sum()))
+                                 for i, a in alive.items()])
+
+
+def remove(model):
+    """Make pruning permanent (like torch's ``prune.remove``): the pruned
+    weights are already 0; drop the masks so training may move them again.
+    Returns the model."""
+    for layer in model.layers:
+        layer.masks = {}
+    return model
+
+
+def is_pruned(model) -> bool:
+    """True if any layer carries a mask."""
+    return any(layer.masks for layer in model.layers)

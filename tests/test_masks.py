@@ -6,13 +6,16 @@ import pytest
 from minnet.prune.masks import global_unstructured_masks, structured_mask, unstructured_mask
 
 # A fixed 5x5 tensor: the values 1..25 laid out so that the ranking is known by hand.
-W55 = np.array([
-    [13, 2, 25, 8, 19],
-    [6, 21, 11, 16, 1],
-    [24, 9, 3, 22, 14],
-    [17, 12, 20, 5, 10],
-    [4, 23, 7, 18, 15],
-], dtype=float)
+W55 = np.array(
+    [
+        [13, 2, 25, 8, 19],
+        [6, 21, 11, 16, 1],
+        [24, 9, 3, 22, 14],
+        [17, 12, 20, 5, 10],
+        [4, 23, 7, 18, 15],
+    ],
+    dtype=float,
+)
 
 
 def test_75_percent_of_a_5x5_tensor_prunes_the_19_smallest():

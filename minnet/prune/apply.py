@@ -84,10 +84,13 @@ def attach_masks(model, masks: dict) -> None:
 
 def _check_target(amount, sparsity):
     if (amount is None) == (sparsity is None):
-        raise TypeError(f"give exactly one of amount (of what is left) or sparsity (a target), "
-                        f"got amount={amount!r}, sparsity={sparsity!r}")
-    if sparsity is not None and (isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real)
-                                 or not 0 <= sparsity <= 1):
+        raise TypeError(
+            f"give exactly one of amount (of what is left) or sparsity (a target), "
+            f"got amount={amount!r}, sparsity={sparsity!r}"
+        )
+    if sparsity is not None and (
+        isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real) or not 0 <= sparsity <= 1
+    ):
         raise ValueError(f"sparsity must be a target fraction in [0, 1], got {sparsity!r}")
 
 
@@ -95,8 +98,10 @@ def _count_to_target(sparsity, total: int, kept: int, what: str) -> int:
     """How many more of ``kept`` (out of ``total``) to prune to reach ``sparsity``."""
     k = round(sparsity * total) - (total - kept)
     if k < 0:
-        raise ValueError(f"{what} is already at sparsity {1 - kept / total:.4f}, above the target {sparsity}; "
-                         "pruning never un-prunes (start from an unpruned copy instead)")
+        raise ValueError(
+            f"{what} is already at sparsity {1 - kept / total:.4f}, above the target {sparsity}; "
+            "pruning never un-prunes (start from an unpruned copy instead)"
+        )
     return k
 
 
@@ -110,9 +115,11 @@ def _resolve(model, scores, default, registry: dict, what: str):
         try:
             return registry[scores](model)
         except TypeError as exc:
-            raise ValueError(f"the {scores!r} {what} scores need data: compute them first, e.g. "
-                             f"scores = minnet.prune.{registry[scores].__name__}(model, X, y), "
-                             "and pass the dict") from exc
+            raise ValueError(
+                f"the {scores!r} {what} scores need data: compute them first, e.g. "
+                f"scores = minnet.prune.{registry[scores].__name__}(model, X, y), "
+                "and pass the dict"
+            ) from exc
     if callable(scores):
         scores = scores(model)
     if not isinstance(scores, dict):
@@ -131,8 +138,9 @@ def _weight_scores(model, scores, names):
         _, layer, key = parse_name(model, name)
         s = check_scores(resolved[name], f"scores[{name!r}]")
         if s.shape != layer.params[key].shape:
-            raise ValueError(f"scores[{name!r}] must have the parameter's shape {layer.params[key].shape}, "
-                             f"got {s.shape}")
+            raise ValueError(
+                f"scores[{name!r}] must have the parameter's shape {layer.params[key].shape}, got {s.shape}"
+            )
         out[name] = s
     return out
 
@@ -170,8 +178,11 @@ def prune(model, amount=None, *, sparsity=None, scores=None, scope: str = "globa
     else:
         new = {}
         for name in names:
-            k = amount if sparsity is None else _count_to_target(sparsity, priors[name].size,
-                                                                 int(priors[name].sum()), name)
+            k = (
+                amount
+                if sparsity is None
+                else _count_to_target(sparsity, priors[name].size, int(priors[name].sum()), name)
+            )
             new[name] = unstructured_mask(scores[name], k, priors[name])
     attach_masks(model, new)
     rows = [(name, m.size, int(m.sum()), int(new[name].sum())) for name, m in priors.items()]
@@ -213,8 +224,9 @@ def _unit_scores(model, scores, layers, ord):
     return out
 
 
-def prune_units(model, amount=None, *, sparsity=None, scores=None, layers=None, scope: str = "local",
-                ord=2) -> PruneReport:
+def prune_units(
+    model, amount=None, *, sparsity=None, scores=None, layers=None, scope: str = "local", ord=2
+) -> PruneReport:
     """Structured pruning in place: remove whole neurons (Dense) or filters (Conv2d).
 
     amount / sparsity: as in ``prune``, counted in units (still alive ones).
@@ -248,17 +260,39 @@ def prune_units(model, amount=None, *, sparsity=None, scores=None, layers=None, 
     else:
         new = {}
         for i in layers:
-            k = amount if sparsity is None else _count_to_target(sparsity, alive[i].size, int(alive[i].sum()),
-                                                                 f"layer {i}")
+            k = (
+                amount
+                if sparsity is None
+                else _count_to_target(sparsity, alive[i].size, int(alive[i].sum()), f"layer {i}")
+            )
             new[i] = unstructured_mask(scores[i], k, alive[i])
     for i, keep in new.items():
         if not keep.any():
-            raise ValueError(f"pruning would remove every unit of layer {i} ({model.layers[i]!r}); "
-                             f"structured pruning keeps at least one unit per layer")
+            raise ValueError(
+                f"pruning would remove every unit of layer {i} ({model.layers[i]!r}); "
+                f"structured pruning keeps at least one unit per layer"
+            )
     for i, keep in new.items():
         keep_units(model, i, keep)
-    return PruneReport("units", [(f"{i} {type(model.layers[i]).__name__}", a.size, int(a.sum()), int(new[i].sum()))
-                                 for i, a in alive.items()])
+    return PruneReport(
+        "units",
+        [(f"{i} {type(model.layers[i]).__name__}", a.size, int(a.sum()), int(new[i].sum())) for i, a in alive.items()],
+    )
+
+
+def masked_fraction(model, names=None) -> float:
+    """Fraction of the entries of ``names`` (default: the prunable weights,
+    as ``prune`` selects them) that masks prune."""
+    names = weight_names(model) if names is None else names
+    masks = [_current_mask(layer, key) for _, layer, key in (parse_name(model, n) for n in names)]
+    return 1 - sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
+
+
+def dead_unit_fraction(model, layers=None) -> float:
+    """Fraction of the units of ``layers`` (default as ``prune_units``) that are structurally pruned."""
+    layers = prunable_layers(model) if layers is None else layers
+    alive = [unit_keep_mask(model, i) for i in layers]
+    return 1 - sum(int(a.sum()) for a in alive) / sum(a.size for a in alive)
 
 
 def remove(model):

@@ -39,8 +39,9 @@ def check_scores(scores, name: str = "scores") -> np.ndarray:
         raise TypeError(f"{name} must be a real-valued array, got dtype {scores.dtype}")
     if scores.size and not np.all(np.isfinite(scores)):
         bad = np.flatnonzero(~np.isfinite(scores))
-        raise ValueError(f"{name} must be finite, got {scores.flat[bad[0]]} at flat index {bad[0]} "
-                         f"({bad.size} non-finite entries)")
+        raise ValueError(
+            f"{name} must be finite, got {scores.flat[bad[0]]} at flat index {bad[0]} ({bad.size} non-finite entries)"
+        )
     return scores
 
 

@@ -1,0 +1,218 @@
+"""The pruning loop, round by round, and gradual pruning during training.
+
+    score -> rank -> remove the least important -> retrain -> go on?
+
+``prune_loop`` runs rounds given by a schedule (``OneShot``, ``Iterative``,
+or any schedule whose ``sparsity(round)`` gives the target after a round) and
+stops at the first termination condition that holds: the schedule is done
+or the target sparsity reached, validation accuracy fell more than a budget
+below the dense model (the last round is then undone), or a cost budget
+(nonzero parameters, MACs, latency) is met. Every round is recorded for
+plotting. ``GradualPruning`` is the ``fit`` callback that prunes along a
+step-based schedule (``PolynomialDecay``) while the network trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..train import Callback, evaluate, fit
+from .apply import dead_unit_fraction, masked_fraction, prune, prune_units
+
+
+@dataclass
+class Round:
+    """One round of the loop, measured after retraining."""
+
+    round: int
+    target: float  # the schedule's sparsity for this round
+    sparsity: float  # fraction pruned of the selected weights (or units)
+    val_accuracy: float
+    nonzero_params: int
+    macs: int  # effective multiply-accumulates per example
+    sparse_bytes: int  # CSR storage of all parameters
+    latency_ms: float | None = None
+
+
+@dataclass
+class LoopResult:
+    """The records of ``prune_loop`` and why it stopped."""
+
+    dense_accuracy: float
+    rounds: list = field(default_factory=list)
+    stopped_because: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "dense_accuracy": self.dense_accuracy,
+            "stopped_because": self.stopped_because,
+            "rounds": [asdict(r) for r in self.rounds],
+        }
+
+    def table(self) -> str:
+        lines = [f"{'round':>5}{'target':>8}{'sparsity':>10}{'val acc':>9}{'nonzero':>9}{'MACs':>9}{'CSR bytes':>11}"]
+        for r in self.rounds:
+            lines.append(
+                f"{r.round:>5}{r.target:>8.3f}{r.sparsity:>10.3f}{r.val_accuracy:>9.4f}"
+                f"{r.nonzero_params:>9,}{r.macs:>9,}{r.sparse_bytes:>11,}"
+            )
+        lines.append(f"dense accuracy {self.dense_accuracy:.4f}; stopped: {self.stopped_because}")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, *, label: str | None = None, title: str = "Accuracy as pruning proceeds"):
+        """Validation accuracy against sparsity, round by round."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+        xs = [0.0] + [r.sparsity for r in self.rounds]
+        ys = [self.dense_accuracy] + [r.val_accuracy for r in self.rounds]
+        ax.plot(xs, ys, marker="o", label=label)
+        ax.set(title=title, xlabel="sparsity (fraction of weights pruned)", ylabel="validation accuracy")
+        if label:
+            ax.legend()
+        return ax
+
+
+def _measure(model, input_shape, latency_input):
+    from .. import metrics
+
+    latency = None
+    if latency_input is not None:
+        latency = metrics.measure_latency(model, latency_input).median_ms
+    return (
+        metrics.count_nonzero(model),
+        metrics.flops(model, input_shape, effective=True),
+        metrics.model_bytes(model, "csr"),
+        latency,
+    )
+
+
+def prune_loop(
+    model,
+    X,
+    y,
+    *,
+    validation,
+    schedule,
+    rounds: int | None = None,
+    scores=None,
+    scope="global",
+    structured: bool = False,
+    epochs_per_round: int = 1,
+    optimizer_factory=None,
+    batch_size: int = 64,
+    target_sparsity: float | None = None,
+    max_accuracy_drop: float | None = None,
+    max_nonzero_params: int | None = None,
+    max_macs: int | None = None,
+    max_latency_ms: float | None = None,
+    latency_input=None,
+    rng=0,
+    verbose: bool = True,
+) -> LoopResult:
+    """Prune ``model`` in place round after round; return the records.
+
+    schedule: round r = 1, 2, ... prunes to ``schedule.sparsity(r)`` when
+        ``schedule.should_prune(r)``; ``rounds`` caps the number of rounds
+        (default: the schedule's own ``rounds`` attribute, else 10).
+    scores: as in ``prune`` / ``prune_units``; a callable is called again each
+        round, on the current weights.
+    structured: prune whole units with ``prune_units`` instead of weights.
+    epochs_per_round: training epochs after each pruning step (0: none),
+        each round with a fresh optimizer from ``optimizer_factory``
+        (default Adam(lr=1e-3)).
+    Termination: target_sparsity reached; validation accuracy more than
+    max_accuracy_drop (a fraction, 0.01 = one point) below the dense model,
+    in which case that round is undone; nonzero parameters, effective MACs or
+    latency (ms, measured on ``latency_input``) at or under their budget.
+    """
+    from ..optim import Adam
+
+    X_val, y_val = validation
+    rounds = rounds or getattr(schedule, "rounds", None) or 10
+    optimizer_factory = optimizer_factory or (lambda: Adam(lr=1e-3))
+    input_shape = tuple(X.shape[1:])
+    result = LoopResult(dense_accuracy=evaluate(model, X_val, y_val).accuracy)
+    prune_fn = prune_units if structured else prune
+    for r in range(1, rounds + 1):
+        if not schedule.should_prune(r):
+            continue
+        previous = model.state_dict()
+        report = prune_fn(model, sparsity=schedule.sparsity(r), scores=scores, scope=scope)
+        if epochs_per_round:
+            fit(
+                model,
+                X,
+                y,
+                epochs=epochs_per_round,
+                optimizer=optimizer_factory(),
+                batch_size=batch_size,
+                rng=rng,
+                verbose=False,
+            )
+        accuracy = evaluate(model, X_val, y_val).accuracy
+        if max_accuracy_drop is not None and accuracy < result.dense_accuracy - max_accuracy_drop:
+            model.load_state_dict(previous)
+            result.stopped_because = (
+                f"round {r} lost {result.dense_accuracy - accuracy:.4f} accuracy, more than "
+                f"the budget {max_accuracy_drop}; round {r} undone"
+            )
+            break
+        record = Round(r, schedule.sparsity(r), report.sparsity, accuracy, *_measure(model, input_shape, latency_input))
+        result.rounds.append(record)
+        if verbose:
+            print(f"round {r}: sparsity {record.sparsity:.3f}, validation accuracy {accuracy:.4f}")
+        budgets = [
+            ("target sparsity", target_sparsity, record.sparsity, True),
+            ("nonzero parameter budget", max_nonzero_params, record.nonzero_params, False),
+            ("MAC budget", max_macs, record.macs, False),
+            ("latency budget", max_latency_ms, record.latency_ms, False),
+        ]
+        met = [
+            name
+            for name, limit, value, at_least in budgets
+            if limit is not None and value is not None and (value >= limit if at_least else value <= limit)
+        ]
+        if met:
+            result.stopped_because = f"{met[0]} reached after round {r}"
+            break
+    else:
+        result.stopped_because = f"schedule finished after {rounds} rounds"
+    return result
+
+
+class GradualPruning(Callback):
+    """Prune during ``fit`` along a step-based schedule (e.g. ``PolynomialDecay``).
+
+    At every optimizer step where ``schedule.should_prune(step)``, the model
+    is pruned to ``schedule.sparsity(step)`` (masks compose, so each step
+    only removes the difference). ``scores``, ``scope`` and ``names`` are
+    passed to ``prune``; ``structured=True`` uses ``prune_units`` instead.
+    ``history`` records (step, sparsity) pairs.
+    """
+
+    def __init__(self, schedule, *, scores=None, scope: str = "global", names=None, structured: bool = False):
+        if not (hasattr(schedule, "sparsity") and hasattr(schedule, "should_prune")):
+            raise TypeError(f"schedule must have sparsity(step) and should_prune(step), got {type(schedule).__name__}")
+        self.schedule, self.scores, self.scope, self.names = schedule, scores, scope, names
+        self.structured = structured
+        self.history: list[tuple[int, float]] = []
+
+    def on_train_begin(self, model, optimizer):
+        self._prune_at(model, 0)  # fit counts steps from 1; a schedule may begin at step 0
+
+    def on_step_end(self, model, step):
+        self._prune_at(model, step)
+
+    def _prune_at(self, model, step):
+        if not self.schedule.should_prune(step):
+            return
+        target = self.schedule.sparsity(step)
+        now = dead_unit_fraction(model) if self.structured else masked_fraction(model, self.names)
+        if target <= now:
+            return
+        if self.structured:
+            report = prune_units(model, sparsity=target, scores=self.scores, scope=self.scope)
+        else:
+            report = prune(model, sparsity=target, scores=self.scores, scope=self.scope, names=self.names)
+        self.history.append((step, report.sparsity))

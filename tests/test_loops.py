@@ -1,0 +1,188 @@
+"""The pruning loop, gradual pruning during fit, and the retraining strategies."""
+
+import numpy as np
+import pytest
+
+import minnet
+from minnet.prune.apply import prune
+from minnet.prune.finetune import reinitialize, retrain, rewind_weights
+from minnet.prune.loops import GradualPruning, prune_loop
+from minnet.prune.schedules import Iterative, OneShot, PolynomialDecay
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return minnet.data.load_digits(rng=0)
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    model = minnet.mlp([64, 64, 32, 10], rng=0)
+    minnet.fit(model, digits.X_train, digits.y_train, epochs=15, optimizer=minnet.Adam(lr=3e-3), verbose=False)
+    return model
+
+
+def hidden_sparsity(model):
+    masks = [model.layers[i].masks["W"] for i in (0, 2)]
+    return 1 - sum(m.sum() for m in masks) / sum(m.size for m in masks)
+
+
+def test_iterative_loop_follows_the_schedule_and_records_rounds(digits, trained):
+    model = trained.copy()
+    schedule = Iterative.to_target(0.9, rounds=3)
+    result = prune_loop(
+        model,
+        digits.X_train,
+        digits.y_train,
+        validation=(digits.X_val, digits.y_val),
+        schedule=schedule,
+        epochs_per_round=1,
+        verbose=False,
+    )
+    assert [r.round for r in result.rounds] == [1, 2, 3]
+    for r in result.rounds:
+        assert r.sparsity == pytest.approx(schedule.sparsity(r.round), abs=1e-3)
+    assert hidden_sparsity(model) == pytest.approx(0.9, abs=1e-3)
+    macs = [r.macs for r in result.rounds]
+    assert macs == sorted(macs, reverse=True) and macs[-1] < minnet.metrics.flops(trained, (64,))
+    assert "schedule finished" in result.stopped_because
+    assert "round" in result.table() and len(result.as_dict()["rounds"]) == 3
+
+
+def test_loop_stops_at_target_sparsity(digits, trained):
+    model = trained.copy()
+    result = prune_loop(
+        model,
+        digits.X_train,
+        digits.y_train,
+        validation=(digits.X_val, digits.y_val),
+        schedule=Iterative(0.5, rounds=10),
+        target_sparsity=0.8,
+        epochs_per_round=0,
+        verbose=False,
+    )
+    assert len(result.rounds) == 3  # 0.5, 0.75, 0.875
+    assert result.stopped_because.startswith("target sparsity reached after round 3")
+
+
+def test_loop_undoes_the_round_that_breaks_the_accuracy_budget(digits, trained):
+    model = trained.copy()
+    result = prune_loop(
+        model,
+        digits.X_train,
+        digits.y_train,
+        validation=(digits.X_val, digits.y_val),
+        schedule=Iterative(0.6, rounds=8),
+        epochs_per_round=0,
+        max_accuracy_drop=0.02,
+        verbose=False,
+    )
+    assert "undone" in result.stopped_because
+    last = result.rounds[-1]
+    assert last.val_accuracy >= result.dense_accuracy - 0.02
+    assert minnet.evaluate(model, digits.X_val, digits.y_val).accuracy == pytest.approx(last.val_accuracy)
+    assert hidden_sparsity(model) == pytest.approx(last.sparsity)
+
+
+def test_loop_stops_at_a_mac_budget(digits, trained):
+    model = trained.copy()
+    dense_macs = minnet.metrics.flops(trained, (64,))
+    result = prune_loop(
+        model,
+        digits.X_train,
+        digits.y_train,
+        validation=(digits.X_val, digits.y_val),
+        schedule=Iterative(0.3, rounds=10),
+        epochs_per_round=0,
+        max_macs=dense_macs // 2,
+        verbose=False,
+    )
+    assert result.rounds[-1].macs <= dense_macs // 2 < result.rounds[-2].macs
+    assert "MAC budget" in result.stopped_because
+
+
+def test_structured_loop_prunes_units(digits, trained):
+    model = trained.copy()
+    result = prune_loop(
+        model,
+        digits.X_train,
+        digits.y_train,
+        validation=(digits.X_val, digits.y_val),
+        schedule=OneShot(0.5),
+        structured=True,
+        epochs_per_round=1,
+        verbose=False,
+    )
+    assert len(result.rounds) == 1
+    assert model.layers[0].masks["b"].sum() == 32 and model.layers[2].masks["b"].sum() == 16
+
+
+def test_gradual_pruning_with_polynomial_decay_during_fit(digits):
+    model = minnet.mlp([64, 64, 32, 10], rng=0)
+    schedule = PolynomialDecay(0.0, 0.8, begin_step=10, end_step=100, frequency=10)
+    callback = GradualPruning(schedule)
+    minnet.fit(model, digits.X_train, digits.y_train, epochs=8, callbacks=[callback], verbose=False)  # 152 steps
+    steps = [s for s, _ in callback.history]
+    assert steps[0] >= 10 and steps[-1] == 100 and all(s % 10 == 0 for s in steps)
+    for step, sparsity in callback.history:
+        assert sparsity == pytest.approx(schedule.sparsity(step), abs=2e-3)
+    assert hidden_sparsity(model) == pytest.approx(0.8, abs=1e-3)
+    assert minnet.evaluate(model, digits.X_test, digits.y_test).accuracy > 0.9
+
+
+def test_rewind_weights_keeps_the_mask(trained):
+    model = trained.copy()
+    early = minnet.mlp([64, 64, 32, 10], rng=0).state_dict()
+    prune(model, sparsity=0.7)
+    mask = model.layers[0].masks["W"].copy()
+    rewind_weights(model, early)
+    np.testing.assert_array_equal(model.layers[0].masks["W"], mask)
+    np.testing.assert_array_equal(model.layers[0].params["W"], early["0.W"] * mask)
+
+
+def test_reinitialize_draws_new_weights_under_the_same_mask(trained):
+    model = trained.copy()
+    prune(model, sparsity=0.7)
+    before = model.layers[0].params["W"].copy()
+    reinitialize(model, rng=5)
+    after = model.layers[0].params["W"]
+    assert np.all(after[~model.layers[0].masks["W"]] == 0)
+    assert not np.allclose(after[model.layers[0].masks["W"]], before[model.layers[0].masks["W"]])
+
+
+@pytest.mark.parametrize("strategy", ["fine_tune", "lr_rewind", "weight_rewind", "reinit"])
+def test_every_strategy_retrains_and_keeps_zeros(digits, trained, strategy):
+    model = trained.copy()
+    prune(model, sparsity=0.8)
+    mask = model.layers[0].masks["W"].copy()
+    history = retrain(
+        model,
+        digits.X_train,
+        digits.y_train,
+        strategy=strategy,
+        epochs=2,
+        optimizer_factory=lambda: minnet.Adam(lr=3e-3),
+        snapshot=minnet.mlp([64, 64, 32, 10], rng=0).state_dict(),
+        rng=0,
+    )
+    assert len(history) == 2
+    expected_lr = 3e-4 if strategy == "fine_tune" else 3e-3
+    assert history.lr == pytest.approx([expected_lr] * 2)
+    assert np.all(model.layers[0].params["W"][~mask] == 0)
+    assert minnet.evaluate(model, digits.X_val, digits.y_val).accuracy > 0.5
+
+
+def test_retrain_errors(digits, trained):
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        retrain(
+            trained.copy(), digits.X_train, digits.y_train, strategy="magic", epochs=1, optimizer_factory=minnet.Adam
+        )
+    with pytest.raises(ValueError, match="needs snapshot"):
+        retrain(
+            trained.copy(),
+            digits.X_train,
+            digits.y_train,
+            strategy="weight_rewind",
+            epochs=1,
+            optimizer_factory=minnet.Adam,
+        )

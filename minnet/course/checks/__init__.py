@@ -1,0 +1,1 @@
+"""Check helpers called by the exercise notebooks, one module per exercise."""

@@ -1,3 +1,45 @@
-"""Pruning: scores, masks, model-level pruning, surgery, schedules, loops."""
+"""Pruning: score, rank, mask or remove, schedule, retrain.
 
-from .base import prunable_layers, unit_axis, weight_names
+Array level (torch.nn.utils.prune semantics; True in a mask means KEPT):
+``unstructured_mask``, ``structured_mask``, ``global_unstructured_masks``.
+Model level: ``prune`` (weights), ``prune_units`` (neurons/filters),
+``remove``; ``shrink`` physically removes pruned units. Scores in
+``minnet.prune.scores``, schedules in ``minnet.prune.schedules``, the loop
+and the ``GradualPruning`` callback in ``minnet.prune.loops``, retraining
+strategies in ``minnet.prune.finetune``.
+"""
+
+from .apply import (
+    PruneReport,
+    attach_masks,
+    dead_unit_fraction,
+    is_pruned,
+    keep_units,
+    masked_fraction,
+    prune,
+    prune_units,
+    remove,
+)
+from .base import prunable_layers, unit_axis, unit_keep_mask, weight_names
+from .finetune import STRATEGIES, reinitialize, retrain, rewind_weights
+from .loops import GradualPruning, LoopResult, Round, prune_loop
+from .masks import global_unstructured_masks, structured_mask, unstructured_mask
+from .potential import excess_error, forgotten_examples, prune_potential
+from .schedules import ConstantSparsity, FromFunction, Iterative, OneShot, PolynomialDecay, amount_to_prune, as_schedule
+from .scores import (
+    UNIT_SCORES,
+    WEIGHT_SCORES,
+    apoz_scores,
+    batchnorm_scale_scores,
+    gradient_scores,
+    lamp_scores,
+    magnitude_scores,
+    mean_activation_scores,
+    obd_scores,
+    random_scores,
+    snip_scores,
+    taylor_scores,
+    taylor_unit_scores,
+    unit_norm_scores,
+)
+from .surgery import shrink

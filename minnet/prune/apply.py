@@ -128,7 +128,7 @@ def _resolve(model, scores, default, registry: dict, what: str):
 
 
 def _weight_scores(model, scores, names):
-    from .scores import WEIGHT_SCORES, magnitude_scores  # scores imports this package's base only
+    from .scores import WEIGHT_SCORES, magnitude_scores  # imported here: scores.py uses this package too
 
     resolved = _resolve(model, scores, lambda m: magnitude_scores(m, names=names), WEIGHT_SCORES, "weight")
     out = {}
@@ -243,6 +243,10 @@ def prune_units(
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
     valid = prunable_layers(model, include_output=True)
+    if layers is None and isinstance(scores, str) and scores == "bn_scale":
+        from .scores import batchnorm_scale_scores
+
+        layers = sorted(batchnorm_scale_scores(model))  # only the layers a BatchNorm follows
     layers = prunable_layers(model) if layers is None else list(layers)
     for i in layers:
         if i not in valid:

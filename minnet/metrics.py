@@ -1,0 +1,356 @@
+"""What a (pruned) model costs: the numbers a notebook prints.
+
+- counts: ``count_parameters``, ``count_nonzero``, ``sparsity``, ``sparsity_per_layer``;
+- compute: ``flops``, ``flops_per_layer`` (multiply-accumulates), ``theoretical_speedup``;
+- storage: ``model_bytes``, ``bytes_per_layer``, ``compression_ratio``,
+  ``save_sparse`` / ``load_sparse``;
+- time: ``measure_latency`` -> ``Latency``;
+- all of it at once: ``summary_table``.
+
+Parameters are named ``"0.W"`` (layer index, dot, key); per-layer results are
+keyed by layer index. A parameter counts as nonzero when its mask (if any)
+keeps it and its value is not 0. ``compression_ratio`` and
+``theoretical_speedup`` follow ShrinkBench (Blalock et al. 2020).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from .layers import LAYER_TYPES, BatchNorm, Conv2d, Dense, MaxPool2d
+from .model import _ARCHITECTURE_KEY, MASK_SUFFIX, Sequential
+from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
+from .utils import check_positive_int
+
+FORMATS = ("dense", "csr", "bitmask")
+_VALUES, _BITS = "_values", "_bits"  # suffixes of a masked parameter's entries in a sparse file
+
+
+# -- counts ------------------------------------------------------------------------------------
+def _nonzero(layer, key: str) -> np.ndarray:
+    """Bool array: entries of ``layer.params[key]`` that are kept and not 0."""
+    value = layer.params[key]
+    mask = layer.masks.get(key)
+    return value != 0 if mask is None else (value != 0) & mask
+
+
+def _selected(model, names, default: list[str]) -> list[tuple[str, object, str]]:
+    """(name, layer, key) for each of ``names`` (a list of "0.W" names, one name, or None: ``default``)."""
+    names = default if names is None else [names] if isinstance(names, str) else list(names)
+    if len(set(names)) != len(names):
+        raise ValueError(f"names must not repeat a parameter, got {names}")
+    return [(name, *parse_name(model, name)[1:]) for name in names]
+
+
+def _all_names(model) -> list[str]:
+    return [name for name, _ in model.named_parameters()]
+
+
+def count_parameters(model, names=None) -> int:
+    """Number of entries in the parameters ``names`` (default: all parameters,
+    biases and BatchNorm included; pruned entries count too)."""
+    return sum(layer.params[key].size for _, layer, key in _selected(model, names, _all_names(model)))
+
+
+def count_nonzero(model, names=None) -> int:
+    """Number of kept (unmasked), nonzero entries in ``names`` (default: all parameters)."""
+    return sum(int(_nonzero(layer, key).sum()) for _, layer, key in _selected(model, names, _all_names(model)))
+
+
+def sparsity_per_layer(model, names=None) -> dict[str, float]:
+    """name -> fraction of zero (masked or exactly 0) entries of that parameter.
+    Default names: the weights of all Dense/Conv2d layers, output layer included."""
+    selected = _selected(model, names, weight_names(model, include_output=True))
+    return {name: 1 - float(_nonzero(layer, key).mean()) for name, layer, key in selected}
+
+
+def sparsity(model, names=None) -> float:
+    """Fraction of zero entries over all of ``names`` together (default: the
+    weights of all Dense/Conv2d layers, output layer included), in [0, 1]."""
+    selected = _selected(model, names, weight_names(model, include_output=True))
+    if not selected:
+        raise ValueError("names must list at least one parameter (the model has no Dense/Conv2d weights), got none")
+    total = sum(layer.params[key].size for _, layer, key in selected)
+    return 1 - sum(int(_nonzero(layer, key).sum()) for _, layer, key in selected) / total
+
+
+def compression_ratio(model) -> float:
+    """ShrinkBench's compression ratio: all parameters / nonzero parameters
+    (biases and BatchNorm included). 1.0 for a dense model; inf if all are 0."""
+    nonzero = count_nonzero(model)
+    return count_parameters(model) / nonzero if nonzero else float("inf")
+
+
+# -- compute -----------------------------------------------------------------------------------
+def _expected_input(layer, shape: tuple) -> str | None:
+    """None if one example of ``shape`` fits ``layer``, else the shape it expects."""
+    if isinstance(layer, Dense):
+        return None if shape == (layer.in_features,) else f"({layer.in_features},)"
+    if isinstance(layer, Conv2d):
+        side = max(layer.kernel_size - 2 * layer.padding, 1)
+        fits = len(shape) == 3 and shape[0] == layer.in_channels and min(shape[1:]) >= side
+        return None if fits else f"({layer.in_channels}, H, W) with H, W >= {side}"
+    if isinstance(layer, MaxPool2d):
+        fits = len(shape) == 3 and min(shape[1:]) >= layer.kernel_size
+        return None if fits else f"(C, H, W) with H, W >= {layer.kernel_size}"
+    if isinstance(layer, BatchNorm):
+        fits = len(shape) + 1 in layer.input_ndims and shape[0] == layer.num_features
+        return (
+            None
+            if fits
+            else " or ".join(
+                {2: f"({layer.num_features},)", 4: f"({layer.num_features}, H, W)"}[d] for d in layer.input_ndims
+            )
+        )
+    return None
+
+
+def _output_shapes(model, input_shape) -> list[tuple]:
+    """Each layer's output shape for one example of ``input_shape`` (no batch axis)."""
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or not input_shape
+        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in input_shape)
+    ):
+        raise ValueError(
+            f"input_shape must be one example's shape, a tuple of positive ints such as (784,) "
+            f"or (1, 28, 28), got {input_shape!r}"
+        )
+    shape, shapes = tuple(int(s) for s in input_shape), []
+    for i, layer in enumerate(model.layers):
+        expected = _expected_input(layer, shape)
+        if expected is not None:
+            raise ValueError(
+                f"input_shape {tuple(input_shape)} does not fit the model: layer {i} ({layer!r}) "
+                f"expects one example of shape {expected}, got {shape} (input_shape has no batch axis)"
+            )
+        shape = tuple(layer.output_shape(shape))
+        shapes.append(shape)
+    return shapes
+
+
+def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int, int]:
+    """Multiply-accumulates (MACs) per Dense/Conv2d layer for ONE example: layer index -> MACs.
+
+    Dense: in * out; Conv2d: out * in * kh * kw * OH * OW (one MAC per weight per
+    output position). Biases, BatchNorm, activations and pooling count 0, as in
+    ShrinkBench. ``effective=True`` counts only nonzero (kept, != 0) weights,
+    i.e. what a sparse kernel would have to compute. A FLOP count is 2x MACs.
+    ``input_shape`` is one example's shape, e.g. (784,) or (1, 28, 28).
+    """
+    shapes = _output_shapes(model, input_shape)
+    macs = {}
+    for i in prunable_layers(model, include_output=True):
+        layer = model.layers[i]
+        weights = int(_nonzero(layer, "W").sum()) if effective else layer.params["W"].size
+        positions = int(np.prod(shapes[i][1:])) if isinstance(layer, Conv2d) else 1
+        macs[i] = weights * positions
+    return macs
+
+
+def flops(model, input_shape, *, effective: bool = False) -> int:
+    """Multiply-accumulates (MACs) of the whole model for ONE example of
+    ``input_shape``: the sum of ``flops_per_layer`` (see there). Named flops as
+    ShrinkBench and most pruning papers do; the FLOP count is 2x this."""
+    return sum(flops_per_layer(model, input_shape, effective=effective).values())
+
+
+def theoretical_speedup(model, input_shape) -> float:
+    """ShrinkBench's theoretical speed-up: dense MACs / effective MACs
+    (1.0 for a dense model; inf if no weight is left)."""
+    effective = flops(model, input_shape, effective=True)
+    return flops(model, input_shape) / effective if effective else float("inf")
+
+
+# -- storage -----------------------------------------------------------------------------------
+def _param_bytes(layer, key: str, fmt: str, sparse: bool, dtype_bytes: int, index_bytes: int) -> int:
+    """Bytes to store ``layer.params[key]``; ``sparse`` says whether ``fmt`` applies to it."""
+    size = layer.params[key].size
+    if fmt == "dense" or not sparse:
+        return size * dtype_bytes
+    nnz = int(_nonzero(layer, key).sum())
+    if fmt == "bitmask":
+        return -(-size // 8) + nnz * dtype_bytes
+    rows = layer.params[key].shape[unit_axis(layer)]  # CSR of (units, inputs): conv W viewed as (out, in*kh*kw)
+    return nnz * (dtype_bytes + index_bytes) + (rows + 1) * index_bytes
+
+
+def bytes_per_layer(model, fmt: str = "dense", *, dtype_bytes: int = 4, index_bytes: int = 4) -> dict[int, int]:
+    """Storage of each layer's parameters in bytes: layer index -> bytes (layers with parameters).
+
+    fmt: "dense" (every entry, ``dtype_bytes`` each), or, for Dense/Conv2d
+    weights seen as 2-D (units, inputs) (conv (out, in*kh*kw), Dense W.T):
+    "csr": nnz * (dtype_bytes + index_bytes) + (units + 1) * index_bytes
+    (values, column indices, row pointers), or "bitmask": ceil(size / 8) +
+    nnz * dtype_bytes (one bit per entry plus the kept values). Biases and
+    BatchNorm parameters are stored dense in every format; buffers (BatchNorm
+    running statistics) are not parameters and not counted.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    dtype_bytes, index_bytes = (
+        check_positive_int("dtype_bytes", dtype_bytes),
+        check_positive_int("index_bytes", index_bytes),
+    )
+    weighted = set(prunable_layers(model, include_output=True))
+    return {
+        i: sum(
+            _param_bytes(layer, key, fmt, i in weighted and key == "W", dtype_bytes, index_bytes)
+            for key in layer.params
+        )
+        for i, layer in enumerate(model.layers)
+        if layer.params
+    }
+
+
+def model_bytes(model, fmt: str = "dense", *, dtype_bytes: int = 4, index_bytes: int = 4) -> int:
+    """Storage of all parameters in bytes, in format ``fmt`` ("dense", "csr" or
+    "bitmask"; see ``bytes_per_layer``). dtype_bytes=4 means float32 values."""
+    return sum(bytes_per_layer(model, fmt, dtype_bytes=dtype_bytes, index_bytes=index_bytes).values())
+
+
+def save_sparse(model, path: str | os.PathLike) -> None:
+    """Write ``model`` to one ``.npz`` file (no pickle), like ``Sequential.save``, but
+    each masked parameter as its kept values (1-D, C order) plus its mask packed
+    8 entries a byte (``np.packbits``); other parameters and buffers dense.
+    Read it back with ``load_sparse``."""
+    state = model.state_dict()
+    arrays = {_ARCHITECTURE_KEY: np.array(json.dumps(model.architecture()))}
+    for name, value in state.items():
+        if name.endswith(MASK_SUFFIX):
+            continue
+        mask = state.get(name + MASK_SUFFIX)
+        if mask is None:
+            arrays[name] = value
+        else:
+            arrays[name + _VALUES], arrays[name + _BITS] = value[mask], np.packbits(mask)
+    np.savez(path, **arrays)
+
+
+def load_sparse(path: str | os.PathLike) -> Sequential:
+    """Rebuild a model written by ``save_sparse`` (or by ``Sequential.save``):
+    parameters, masks and buffers exactly as saved."""
+    with np.load(path, allow_pickle=False) as data:
+        if _ARCHITECTURE_KEY not in data:
+            raise ValueError(f"{os.fspath(path)!r} is not a minnet model file (no architecture entry)")
+        arch = json.loads(str(data[_ARCHITECTURE_KEY]))
+        arrays = {k: data[k] for k in data.files if k != _ARCHITECTURE_KEY}
+    # The same three steps as Sequential.load, which does not expose them separately.
+    for spec in arch:
+        if spec["type"] not in LAYER_TYPES:
+            raise ValueError(f"unknown layer type {spec['type']!r} in {os.fspath(path)!r}")
+    model = Sequential(*(LAYER_TYPES[spec["type"]](**spec["config"]) for spec in arch))
+    shapes = {name: value.shape for name, value in model.named_parameters()}
+    state = {}
+    for key, value in arrays.items():
+        if key.endswith(_VALUES):
+            name = key[: -len(_VALUES)]
+            state[name], state[name + MASK_SUFFIX] = _unpack(
+                name, value, arrays.get(name + _BITS), shapes.get(name), path
+            )
+        elif not key.endswith(_BITS):  # a dense entry (bits were read with their values)
+            state[key] = value
+    model.load_state_dict(state)
+    return model
+
+
+def _unpack(name, values, bits, shape, path):
+    """The dense parameter and its mask from kept ``values`` and packed mask ``bits``."""
+    where = f"{os.fspath(path)!r}, entry {name!r}"
+    if shape is None:
+        raise ValueError(f"{where}: the model has no parameter {name!r}")
+    size = int(np.prod(shape))
+    if bits is None or bits.dtype != np.uint8 or bits.shape != (-(-size // 8),):
+        raise ValueError(
+            f"{where}: expected a packed mask of {-(-size // 8)} uint8 bytes for shape {shape}, "
+            f"got {None if bits is None else f'{bits.dtype} array of shape {bits.shape}'}"
+        )
+    mask = np.unpackbits(bits, count=size).reshape(shape).astype(bool)
+    if values.shape != (int(mask.sum()),):
+        raise ValueError(f"{where}: the mask keeps {int(mask.sum())} entries but {values.shape} values are stored")
+    dense = np.zeros(shape, dtype=values.dtype)
+    dense[mask] = values
+    return dense, mask
+
+
+# -- time --------------------------------------------------------------------------------------
+class Latency(NamedTuple):
+    """Wall-clock time of one call, in milliseconds: median and quartiles of ``samples``."""
+
+    median_ms: float
+    q1_ms: float
+    q3_ms: float
+    samples: tuple  # every timed call, ms, in order
+
+
+def measure_latency(fn_or_model, x, *, warmup: int = 3, repeats: int = 20) -> Latency:
+    """Time ``fn(x)`` (or ``model.inference(x)`` in one batch, for a Sequential)
+    with ``time.perf_counter``: ``warmup`` untimed calls, then ``repeats`` timed ones."""
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
+        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
+    repeats = check_positive_int("repeats", repeats)
+    if isinstance(fn_or_model, Sequential):
+        x = np.asarray(x)
+        if x.ndim == 0 or len(x) == 0:
+            raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
+        model = fn_or_model
+
+        def call():
+            return model.inference(x, batch_size=len(x))
+    elif callable(fn_or_model):
+
+        def call():
+            return fn_or_model(x)
+    else:
+        raise TypeError(f"fn_or_model must be a callable or a Sequential, got {type(fn_or_model).__name__}")
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1e3)
+    q1, median, q3 = np.percentile(samples, [25, 50, 75])
+    return Latency(float(median), float(q1), float(q3), tuple(samples))
+
+
+# -- everything at once ------------------------------------------------------------------------
+def summary_table(model, input_shape) -> str:
+    """A table for notebooks: per layer with parameters, its index, type, units
+    kept/total (Dense/Conv2d), parameters, nonzero, sparsity, MACs dense and
+    effective (one example of ``input_shape``); then totals, ShrinkBench's
+    compression ratio and theoretical speed-up."""
+    dense, effective = flops_per_layer(model, input_shape), flops_per_layer(model, input_shape, effective=True)
+    header = (
+        f"{'#':>3}  {'layer':<12}{'units':>12}{'params':>12}{'nonzero':>12}{'sparsity':>10}"
+        f"{'MACs':>14}{'eff. MACs':>14}"
+    )
+    lines = [header]
+    for i, layer in enumerate(model.layers):
+        if not layer.params:
+            continue
+        keep = unit_keep_mask(model, i) if i in dense else None
+        units = "" if keep is None else f"{int(keep.sum())}/{keep.size}"
+        names = [f"{i}.{key}" for key in layer.params]
+        n, nz = count_parameters(model, names), count_nonzero(model, names)
+        macs = "" if i not in dense else f"{dense[i]:,}"
+        eff = "" if i not in dense else f"{effective[i]:,}"
+        lines.append(
+            f"{i:>3}  {type(layer).__name__:<12}{units:>12}{n:>12,}{nz:>12,}{1 - nz / n:>10.1%}{macs:>14}{eff:>14}"
+        )
+    n, nz = count_parameters(model), count_nonzero(model)
+    total_dense, total_eff = sum(dense.values()), sum(effective.values())
+    lines.append(
+        f"{'':>3}  {'total':<12}{'':>12}{n:>12,}{nz:>12,}{1 - nz / n if n else 0:>10.1%}"
+        f"{total_dense:>14,}{total_eff:>14,}"
+    )
+    lines.append(
+        f"compression ratio {compression_ratio(model):.2f}x, "
+        f"theoretical speed-up {theoretical_speedup(model, input_shape):.2f}x (MACs per example)"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,175 @@
+"""Surgery: turn structurally pruned units into a physically smaller model.
+
+    small = shrink(model)        # a new Sequential; ``model`` is left untouched
+
+The plan, for every Dense/Conv2d layer but the output layer (the *producer*):
+
+1. find its kept units (``unit_keep_mask``: a unit is removed only when its
+   whole weight slice AND its bias entry are masked);
+2. slice the producer's outputs: W along the unit axis, b, and their masks;
+3. walk to the next Dense/Conv2d layer (the *consumer*) through layers that
+   carry units one to one: BatchNorm (its gamma, beta, running statistics and
+   masks are sliced too), ReLU/Tanh/Sigmoid, Dropout, MaxPool2d, and Flatten,
+   after which each channel owns H*W consecutive inputs (NCHW order);
+4. slice the consumer's inputs: rows of a Dense W, input channels of a Conv2d W.
+
+A removed unit outputs exactly 0, but what reaches the consumer is that 0
+passed through the layers in between (in eval mode): ReLU and Tanh keep it 0,
+a BatchNorm whose gamma/beta are not masked turns it into a constant, Sigmoid
+into 0.5. Such constants are folded into the consumer's bias, so the shrunk
+model computes the same eval-mode outputs. The fold is exact for a Dense
+consumer and for a Conv2d consumer without padding (with padding, border
+pixels see padding zeros instead of the constant), so shrink refuses there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Sigmoid, Tanh
+from ..model import Sequential
+from .base import prunable_layers, unit_axis, unit_keep_mask
+
+__all__ = ["shrink", "unit_keep_mask"]
+
+# Layers that may sit between a producer and its consumer: each maps unit (channel) j to unit j.
+PASS_THROUGH = (BatchNorm, ReLU, Tanh, Sigmoid, Dropout, MaxPool2d, Flatten)
+
+
+def _size_attrs(layer) -> tuple[str, str]:
+    """The constructor arguments that hold a Dense/Conv2d layer's input and output sizes."""
+    return ("in_features", "out_features") if isinstance(layer, Dense) else ("in_channels", "out_channels")
+
+
+def shrink(model: Sequential) -> Sequential:
+    """A new, physically smaller copy of ``model`` without its structurally pruned units.
+
+    Removes every neuron (Dense) or filter (Conv2d) whose weight slice and bias
+    entry are both masked, with the matching inputs of the next Dense/Conv2d
+    layer and entries of BatchNorm layers in between. The output layer's units
+    are never removed. Remaining masks are sliced along; dtypes, layer types and
+    hyperparameters are kept. The result computes the same eval-mode outputs as
+    ``model`` (constants that removed units emit through BatchNorm or Sigmoid
+    are folded into the next bias) with fewer parameters and MACs.
+
+    Raises ValueError if every unit of a layer is pruned, or if a constant must
+    be folded into a Conv2d with padding; TypeError if a pruned layer feeds its
+    consumer through a layer other than those in ``PASS_THROUGH``.
+    """
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be a minnet Sequential, got {type(model).__name__}")
+    producers = prunable_layers(model)
+    consumers = prunable_layers(model, include_output=True)[1:]
+    keeps = {i: unit_keep_mask(model, i) for i in producers}
+    for i, keep in keeps.items():
+        if not keep.any():
+            raise ValueError(
+                f"every unit of layer {i} ({model.layers[i]!r}) is structurally pruned; "
+                "a layer needs at least one unit, so shrink cannot remove them all"
+            )
+    small = model.copy()
+    for i, j in zip(producers, consumers):
+        if not keeps[i].all():
+            _remove_units(small, i, j, keeps[i])
+    return small
+
+
+def _remove_units(model: Sequential, i: int, j: int, keep: np.ndarray) -> None:
+    """In place: drop the units of layer ``i`` that ``keep`` (bool, units) rejects,
+    and what they feed up to and including the inputs of consumer layer ``j``."""
+    producer, consumer = model.layers[i], model.layers[j]
+    # What a removed unit sends on: 0 at the producer, pushed through the layers in between.
+    # One value per channel, shaped as a 1x1 image for a Conv2d producer.
+    sent = np.zeros((1, keep.size, 1, 1) if isinstance(producer, Conv2d) else (1, keep.size), producer.dtype)
+    _slice_outputs(producer, keep)
+    for k in range(i + 1, j):
+        layer = model.layers[k]
+        if not isinstance(layer, PASS_THROUGH):
+            raise TypeError(
+                f"shrink cannot remove units of layer {i} ({producer!r}): layer {k} ({layer!r}) lies between it "
+                f"and the next Dense/Conv2d layer {j}; supported in between: "
+                f"{', '.join(t.__name__ for t in PASS_THROUGH)}"
+            )
+        if isinstance(layer, BatchNorm):
+            keep, sent = _spread(keep, sent, layer.num_features, k)
+        if not isinstance(layer, MaxPool2d):  # the max of a constant image is that constant
+            sent = _eval_forward(layer, sent)
+        if isinstance(layer, BatchNorm):
+            _slice_batchnorm(layer, keep)
+    in_axis = 1 - unit_axis(consumer)  # Dense W (in, out): 0; Conv2d W (out, in, kh, kw): 1
+    keep, sent = _spread(keep, sent, consumer.params["W"].shape[in_axis], j)
+    _fold_constants(consumer, j, keep, sent.reshape(-1))
+    _take(consumer, "W", keep, in_axis)
+    setattr(consumer, _size_attrs(consumer)[0], int(keep.sum()))
+
+
+def _spread(keep: np.ndarray, sent: np.ndarray, size: int, index: int):
+    """Per-unit ``keep`` and ``sent`` (1, units, ...) widened to ``size`` inputs along
+    axis 1: after Flatten each channel owns size / channels consecutive inputs (NCHW
+    order); elsewhere size equals the number of units and nothing changes."""
+    if size % keep.size:
+        raise ValueError(
+            f"layer {index} has {size} inputs, not a multiple of the {keep.size} units that feed it; "
+            "cannot tell which inputs belong to which unit"
+        )
+    repeat = size // keep.size
+    return np.repeat(keep, repeat), np.repeat(sent, repeat, axis=1)
+
+
+def _eval_forward(layer, x: np.ndarray) -> np.ndarray:
+    """``layer``'s eval-mode output for ``x``; its mode is restored afterwards."""
+    was_training, layer.training = layer.training, False
+    try:
+        return layer.forward(x)
+    finally:
+        layer.training = was_training
+
+
+def _fold_constants(consumer, index: int, keep: np.ndarray, sent: np.ndarray) -> None:
+    """Add what the removed inputs (``~keep``) contribute, the constants ``sent``
+    (one per input), to ``consumer``'s bias."""
+    removed = ~keep
+    constants = sent[removed]
+    if not np.any(constants):
+        return
+    W = consumer.params["W"]
+    if isinstance(consumer, Dense):
+        delta = constants @ W[removed]
+    elif consumer.padding:
+        raise ValueError(
+            f"removed channels feed layer {index} ({consumer!r}) a nonzero constant (e.g. through a BatchNorm "
+            "whose gamma/beta are not masked), which cannot be folded into the bias of a padded Conv2d; "
+            "mask the BatchNorm entries of the pruned channels too"
+        )
+    else:
+        delta = np.einsum("oikl,i->o", W[:, removed], constants)
+    b_mask = consumer.masks.get("b")
+    if b_mask is not None and np.any(delta[~b_mask]):
+        raise ValueError(
+            f"removed inputs of layer {index} ({consumer!r}) contribute a constant that would have to be folded "
+            "into masked bias entries; unmask them or mask the BatchNorm entries of the pruned units"
+        )
+    consumer.params["b"] = consumer.params["b"] + delta.astype(consumer.params["b"].dtype)
+
+
+def _slice_outputs(layer, keep: np.ndarray) -> None:
+    """Keep only the units ``keep`` of a Dense/Conv2d layer: W, b and their masks."""
+    _take(layer, "W", keep, unit_axis(layer))
+    _take(layer, "b", keep, 0)
+    setattr(layer, _size_attrs(layer)[1], int(keep.sum()))
+
+
+def _slice_batchnorm(layer: BatchNorm, keep: np.ndarray) -> None:
+    """Keep only the features ``keep`` of a BatchNorm: gamma, beta, masks, running statistics."""
+    for key in layer.params:
+        _take(layer, key, keep, 0)
+    for name, buffer in layer.buffers().items():
+        setattr(layer, name, buffer[keep])
+    layer.num_features = int(keep.sum())
+
+
+def _take(layer, key: str, keep: np.ndarray, axis: int) -> None:
+    """Slice ``layer.params[key]`` and its mask along ``axis`` to the entries ``keep``."""
+    layer.params[key] = np.compress(keep, layer.params[key], axis=axis)
+    if key in layer.masks:
+        layer.masks[key] = np.compress(keep, layer.masks[key], axis=axis)

@@ -19,7 +19,6 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
 
 from .utils import as_generator
 
@@ -357,7 +356,9 @@ def _warp(images: np.ndarray, matrix: np.ndarray, offset: np.ndarray) -> np.ndar
     coords[1:] = source[:, :, None]  # the same (row, col) for every channel
     background = _background(images)
     stack = (images - background).reshape(n * c, h, w)
-    moved = scipy.ndimage.map_coordinates(stack, coords.reshape(3, n * c, h, w), order=1, mode="grid-constant")
+    from scipy.ndimage import map_coordinates  # imported here: scipy is slow to import
+
+    moved = map_coordinates(stack, coords.reshape(3, n * c, h, w), order=1, mode="grid-constant")
     return moved.reshape(images.shape) + background
 
 
@@ -419,7 +420,9 @@ def blur(X, severity, rng=0):
     """
     sigma = _level("blur", severity)
     images = _as_images(X)
-    return _like(X, scipy.ndimage.gaussian_filter(images, sigma=(0, 0, sigma, sigma), mode="nearest"))
+    from scipy.ndimage import gaussian_filter
+
+    return _like(X, gaussian_filter(images, sigma=(0, 0, sigma, sigma), mode="nearest"))
 
 
 def occlude(X, severity, rng=0):

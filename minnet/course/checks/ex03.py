@@ -1,0 +1,301 @@
+"""Checks for exercise 03, importance scoring: magnitude |w|, first-order Taylor
+|w * g|, 1 - APoZ per unit, and local versus global keep-masks from score dicts.
+
+The scores are checked against their definitions, computed here; the masks
+against ``minnet.prune.masks`` (exactly k = round(amount * n) lowest scores
+pruned, ties by flat index, True = kept). ``diagnose_mask`` names the usual
+mistakes of a keep-mask and is shared with the checks of exercise 04.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ...prune.masks import global_unstructured_masks, prune_count, unstructured_mask
+from .. import feedback
+from .ex01 import call_keeping_inputs, first_mistake
+
+# -- tasks 1 and 2: weight scores ------------------------------------------------------------------
+
+
+def _weights(seed: int, shape) -> np.ndarray:
+    """Normal weights with some exact zeros, so that every sign and 0 occur."""
+    gen = np.random.default_rng(seed)
+    W = gen.standard_normal(shape)
+    W.flat[1::5] = 0.0
+    return W
+
+
+def check_magnitude_scores(magnitude_scores, seed: int = 0, shape=(5, 4)) -> None:
+    """``magnitude_scores(W)`` is ``|W|``, of W's shape."""
+    W = _weights(seed, tuple(shape))
+    expected = np.abs(W)
+    scores = call_keeping_inputs(magnitude_scores, W=W)
+    hint = first_mistake(
+        scores,
+        expected,
+        [
+            (
+                W,
+                "The scores equal W itself: a large NEGATIVE weight would then score lowest and be pruned "
+                "first, though it matters as much as a large positive one. Take the absolute value, |w|.",
+            ),
+            (-expected, "The scores are -|w|: higher must mean more important, so a large weight must score high."),
+            (W**2, "The scores are w**2: the same ranking, but the task asks for |w| (np.abs)."),
+            (
+                expected / max(expected.max(), 1e-12),
+                "The scores are |w| divided by its maximum: the task asks for |w| as it is.",
+            ),
+        ],
+    )
+    feedback.expect(hint is None, f"magnitude_scores is wrong. {hint}")
+    if isinstance(scores, np.ndarray) and scores.size == W.size and scores.shape != W.shape:
+        raise AssertionError(f"the scores have shape {scores.shape}, W has {W.shape}: keep W's shape (no flatten).")
+    feedback.expect_array(scores, "the scores", shape=W.shape, dtype_kind="f")
+    feedback.expect_close(scores, expected, "the scores", "They should be |w|, entry by entry.")
+    feedback.passed(f"magnitude_scores: |w|, for W of shape {W.shape}")
+
+
+def check_taylor_scores(taylor_scores, seed: int = 0, shape=(5, 4)) -> None:
+    """``taylor_scores(W, grad)`` is ``|W * grad|``, elementwise, of W's shape."""
+    W = _weights(seed, tuple(shape))
+    grad = np.random.default_rng(seed + 1).standard_normal(W.shape)
+    expected = np.abs(W * grad)
+    scores = call_keeping_inputs(taylor_scores, W=W, grad=grad)
+    hint = first_mistake(
+        scores,
+        expected,
+        [
+            (
+                W * grad,
+                "The scores equal w * g without the absolute value: a weight whose removal would change "
+                "the loss a lot in the NEGATIVE direction would score low and be pruned first. Use |w * g|.",
+            ),
+            (np.abs(grad), "The scores are |g|, the gradient magnitude alone: multiply by the weight, |w * g|."),
+            (np.abs(W), "The scores are |w|, the magnitude alone: multiply by the gradient, |w * g|."),
+            (np.abs(W) * grad, "The scores are |w| * g: the absolute value goes around the product, |w * g|."),
+            (W * np.abs(grad), "The scores are w * |g|: the absolute value goes around the product, |w * g|."),
+            ((W * grad) ** 2, "The scores are (w * g)**2: the same ranking, but the task asks for |w * g|."),
+            (-expected, "The scores are -|w * g|: higher must mean more important."),
+        ],
+    )
+    feedback.expect(hint is None, f"taylor_scores is wrong. {hint}")
+    feedback.expect_array(scores, "the scores", shape=W.shape, dtype_kind="f")
+    feedback.expect_close(
+        scores, expected, "the scores", "They should be |w * g|, entry by entry (not a matrix product)."
+    )
+    feedback.passed(f"taylor_scores: |w * g|, for W of shape {W.shape}")
+
+
+# -- task 3: APoZ --------------------------------------------------------------------------------
+
+
+def _activations(seed: int, shape) -> np.ndarray:
+    """Post-ReLU activations (N, units) with a dead unit (always 0), an always
+    active one, and the others active at different rates."""
+    n, units = (int(s) for s in shape)
+    gen = np.random.default_rng(seed)
+    pre = gen.standard_normal((n, units)) + np.linspace(-1.5, 1.5, units)
+    acts = np.maximum(pre, 0.0)
+    acts[:, 0] = 0.0  # dead
+    acts[:, -1] = gen.random(n) + 0.5  # always on
+    return acts
+
+
+def check_apoz_scores(apoz_scores, seed: int = 0, shape=(12, 5)) -> None:
+    """``apoz_scores(activations)`` is 1 - (fraction of zeros of each unit over the batch), shape (units,)."""
+    acts = _activations(seed, shape)
+    n, units = acts.shape
+    zeros = acts == 0
+    expected = 1.0 - zeros.mean(axis=0)
+    scores = call_keeping_inputs(apoz_scores, activations=acts)
+    hint = first_mistake(
+        scores,
+        expected,
+        [
+            (
+                zeros.mean(axis=0),
+                "The scores are APoZ itself, the fraction of zeros: a dead unit (always 0) would "
+                "score 1, the highest, and be kept. The score is 1 - APoZ.",
+            ),
+            (
+                1.0 - zeros.mean(axis=1),
+                f"The scores have shape ({n},), one per example: average over the batch "
+                "(axis 0), to get one score per unit.",
+            ),
+            (
+                zeros.mean(axis=1),
+                f"The scores have shape ({n},), one per example, and are APoZ, not 1 - APoZ: "
+                "average over axis 0 and take 1 - APoZ.",
+            ),
+            (
+                (~zeros).sum(axis=0),
+                f"The scores count the non-zero activations: divide by the batch size N = {n} to get a fraction.",
+            ),
+            (
+                acts.mean(axis=0),
+                "The scores are the mean activation: APoZ counts zeros, it ignores how large "
+                "the non-zero values are. Use 1 - mean(activations == 0, axis=0).",
+            ),
+            (1.0 - zeros.mean(), "The score is one number for the whole layer: average over the batch only."),
+        ],
+    )
+    feedback.expect(hint is None, f"apoz_scores is wrong. {hint}")
+    feedback.expect_array(scores, "the scores", shape=(units,), dtype_kind="f")
+    feedback.expect_close(scores, expected, "the scores", "They should be 1 - mean(activations == 0, axis=0).")
+    feedback.passed(f"apoz_scores: 1 - APoZ per unit (a dead unit scores 0), activations of shape {acts.shape}")
+
+
+# -- masks: shared diagnosis -------------------------------------------------------------------
+
+
+def diagnose_mask(keep, scores, amount, what: str = "the mask") -> None:
+    """Fail, naming the likely mistake, unless ``keep`` is the keep-mask that prunes
+    exactly the k lowest ``scores`` (k from ``amount`` and ``scores.size``), ties by
+    flat index. ``keep`` must already be a bool array of ``scores``' shape."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    keep = np.asarray(keep).ravel()
+    expected = unstructured_mask(scores, amount)
+    if np.array_equal(keep, expected):
+        return
+    n, k, pruned = scores.size, prune_count(amount, scores.size), int(np.count_nonzero(~keep))
+    ascending = np.sort(scores)
+
+    def fail(message: str):
+        raise AssertionError(f"{what} is wrong (amount={amount!r}, {n} entries): {message}")
+
+    if np.array_equal(keep, ~expected):
+        fail("it is the mask of the PRUNED entries. True must mean KEPT: return the opposite (`~mask`).")
+    if 0 < k and pruned != k and np.array_equal(keep, scores > ascending[k - 1]):
+        fail(
+            f"it prunes every score <= the k-th smallest ({pruned} entries instead of k = {k}): with ties, a "
+            "threshold cannot cut at exactly k. Sort with np.argsort(..., kind='stable') and prune the first k."
+        )
+    if k < n and pruned != k and np.array_equal(keep, scores >= ascending[k]):
+        fail(
+            f"it prunes only the scores < the (k+1)-th smallest ({pruned} entries instead of k = {k}): with "
+            "ties, a threshold cannot cut at exactly k. Sort with np.argsort(..., kind='stable') and prune the first k."
+        )
+    if pruned != k:
+        if pruned == n - k:
+            fail(f"it prunes {pruned} and keeps {k}: amount is the share to PRUNE, not the share to keep.")
+        if isinstance(amount, numbers.Integral):
+            fail(f"it prunes {pruned} entries; an int amount is a count: prune exactly {k}.")
+        exact = amount * n
+        for label, wrong in (("floor or int()", math.floor(exact)), ("ceil", math.ceil(exact))):
+            if pruned == wrong:
+                fail(
+                    f"it prunes {pruned} entries. amount * n = {amount} * {n} = {exact:.4g}, and k = round({exact:.4g})"
+                    f" = {k}: you rounded with {label}."
+                )
+        if abs(pruned - k) == 1:
+            fail(f"it prunes {pruned} entries, one off: exactly k = round(amount * n) = {k} must go (order[:k]).")
+        fail(f"it prunes {pruned} entries; exactly k = round(amount * n) = {k} must go.")
+    pruned_values = np.sort(scores[~keep])
+    if k and np.array_equal(pruned_values, ascending[n - k :]) and not np.array_equal(pruned_values, ascending[:k]):
+        fail("it prunes the LARGEST scores. Pruning removes the least important entries: the k lowest scores.")
+    if np.array_equal(pruned_values, ascending[:k]):
+        fail(
+            "it prunes the right number of lowest scores, but picks other entries among EQUAL scores: ties go "
+            "by flat index, the lower index pruned first. Use np.argsort(flat, kind='stable') on the flattened scores."
+        )
+    fail(f"it prunes the right number ({k}) but not the k lowest scores: the pruned ones are not all <= the kept ones.")
+
+
+def check_mask_array(keep, shape, what: str) -> np.ndarray:
+    """``keep`` is a bool array of ``shape``, else fail naming what it is."""
+    feedback.expect_array(keep, what, dtype_kind=None)
+    if keep.dtype != bool:
+        kind = "0/1 numbers" if keep.dtype.kind in "iuf" else f"dtype {keep.dtype}"
+        raise AssertionError(f"{what} should be a bool array (True = kept), got {kind}: compare, or use dtype=bool.")
+    feedback.expect_array(keep, what, shape=shape)
+    return keep
+
+
+def _check_mask_dict(result, scores: dict, fn_name: str) -> dict:
+    if not isinstance(result, dict):
+        raise AssertionError(f"`{fn_name}` should return a dict name -> bool mask, got {type(result).__name__}")
+    feedback.expect(
+        set(result) == set(scores),
+        f"`{fn_name}` should return one mask per name of the scores {sorted(scores)}, got the names {sorted(result)}",
+    )
+    return {name: check_mask_array(result[name], scores[name].shape, f"the mask for {name!r}") for name in scores}
+
+
+# -- task 4: local and global masks ------------------------------------------------------------
+
+
+def _layer_scores(seed: int, shapes, tied: bool) -> dict[str, np.ndarray]:
+    """Magnitude-like scores, one layer per shape, each layer 10x smaller than the
+    next; ``tied``: few distinct values, so many ties."""
+    gen = np.random.default_rng(seed)
+    out = {}
+    for i, shape in enumerate(shapes):
+        scale = 10.0 ** (i - len(shapes) + 1)
+        values = gen.integers(0, 4, size=shape).astype(float) if tied else np.abs(gen.standard_normal(shape))
+        out[f"layer{i}"] = values * scale
+    return out
+
+
+def _mask_cases(seed: int, shapes):
+    """(scores, amount) pairs: continuous scores at amounts whose k needs round (not
+    floor, not ceil), heavily tied scores, and the edge amounts 0.0 and 1.0."""
+    continuous = _layer_scores(seed, shapes, tied=False)
+    tied = _layer_scores(seed + 1, [(2 * s[0],) + tuple(s[1:]) for s in shapes], tied=True)
+    for amount in (0.3, 0.7):
+        yield continuous, amount
+    yield tied, 0.45
+    yield continuous, 0.0
+    yield continuous, 1.0
+
+
+def _scope_cases(fn, fn_name: str, seed: int, shapes):
+    """For each case: (scores, amount, the learner's masks, the reference local masks
+    and global masks, whether local and global differ there)."""
+    for scores, amount in _mask_cases(seed, shapes):
+        copies = {name: s.copy() for name, s in scores.items()}
+        result = _check_mask_dict(call_keeping_inputs(fn, scores=copies, amount=amount), scores, fn_name)
+        local = {name: unstructured_mask(s, amount) for name, s in scores.items()}
+        glob = global_unstructured_masks(scores, amount)
+        differ = not _same_masks(local, glob)
+        yield scores, amount, result, local, glob, differ
+
+
+def _same_masks(a: dict, b: dict) -> bool:
+    return all(np.array_equal(a[name], b[name]) for name in a)
+
+
+def check_local_masks(local_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> None:
+    """``local_masks(scores, amount)`` prunes round(amount * n) lowest entries of EACH array."""
+    for scores, amount, result, _, glob, differ in _scope_cases(local_masks, "local_masks", seed, shapes):
+        if differ and _same_masks(result, glob):
+            raise AssertionError(
+                "local_masks ranked all layers together (that is global_masks): local pruning ranks each "
+                f"layer on its own and prunes round(amount * n) of each layer's n entries (amount={amount})."
+            )
+        for name, s in scores.items():
+            diagnose_mask(result[name], s, amount, f"local_masks: the mask for {name!r}")
+    feedback.passed(
+        f"local_masks: round(amount * n) lowest of each layer, ties by index, True = kept; shapes {tuple(shapes)}"
+    )
+
+
+def check_global_masks(global_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> None:
+    """``global_masks(scores, amount)`` ranks all entries of all arrays together and prunes
+    round(amount * total) lowest (ties: in the order of the dict, then by flat index)."""
+    for scores, amount, result, local, _, differ in _scope_cases(global_masks, "global_masks", seed, shapes):
+        if differ and _same_masks(result, local):
+            raise AssertionError(
+                "global_masks ranked each layer on its own (that is local_masks): global pruning puts the scores "
+                "of all layers in one ranking (np.concatenate the flattened arrays) and prunes "
+                f"round(amount * total) of them (amount={amount})."
+            )
+        flat_keep = np.concatenate([result[name].ravel() for name in scores])
+        flat_scores = np.concatenate([s.ravel() for s in scores.values()])
+        diagnose_mask(flat_keep, flat_scores, amount, "global_masks (all layers ranked together, in dict order)")
+    feedback.passed(
+        f"global_masks: round(amount * total) lowest over all layers, ties by position; shapes {tuple(shapes)}"
+    )

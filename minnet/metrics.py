@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .layers import LAYER_TYPES, BatchNorm, Conv2d, Dense, MaxPool2d
-from .model import _ARCHITECTURE_KEY, MASK_SUFFIX, Sequential
+from .layers import BatchNorm, Conv2d, Dense, MaxPool2d
+from .model import _ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, read_model_file
 from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .utils import check_positive_int
 
@@ -235,16 +235,8 @@ def save_sparse(model, path: str | os.PathLike) -> None:
 def load_sparse(path: str | os.PathLike) -> Sequential:
     """Rebuild a model written by ``save_sparse`` (or by ``Sequential.save``):
     parameters, masks and buffers exactly as saved."""
-    with np.load(path, allow_pickle=False) as data:
-        if _ARCHITECTURE_KEY not in data:
-            raise ValueError(f"{os.fspath(path)!r} is not a minnet model file (no architecture entry)")
-        arch = json.loads(str(data[_ARCHITECTURE_KEY]))
-        arrays = {k: data[k] for k in data.files if k != _ARCHITECTURE_KEY}
-    # The same three steps as Sequential.load, which does not expose them separately.
-    for spec in arch:
-        if spec["type"] not in LAYER_TYPES:
-            raise ValueError(f"unknown layer type {spec['type']!r} in {os.fspath(path)!r}")
-    model = Sequential(*(LAYER_TYPES[spec["type"]](**spec["config"]) for spec in arch))
+    arch, arrays = read_model_file(path)
+    model = Sequential.from_architecture(arch, source=repr(os.fspath(path)))
     shapes = {name: value.shape for name, value in model.named_parameters()}
     state = {}
     for key, value in arrays.items():

@@ -169,17 +169,18 @@ class Sequential:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Sequential":
         """Rebuild a model saved with ``save``."""
-        with np.load(path, allow_pickle=False) as data:
-            if _ARCHITECTURE_KEY not in data:
-                raise ValueError(f"{os.fspath(path)!r} is not a minnet model file (no architecture entry)")
-            arch = json.loads(str(data[_ARCHITECTURE_KEY]))
-            state = {k: data[k] for k in data.files if k != _ARCHITECTURE_KEY}
-        for spec in arch:
-            if spec["type"] not in LAYER_TYPES:
-                raise ValueError(f"unknown layer type {spec['type']!r} in {os.fspath(path)!r}")
-        model = cls(*(LAYER_TYPES[spec["type"]](**spec["config"]) for spec in arch))
+        arch, state = read_model_file(path)
+        model = cls.from_architecture(arch, source=repr(os.fspath(path)))
         model.load_state_dict(state)
         return model
+
+    @classmethod
+    def from_architecture(cls, arch: list[dict], *, source: str = "the architecture") -> "Sequential":
+        """A fresh model from ``architecture()``'s description (weights drawn anew)."""
+        for spec in arch:
+            if spec["type"] not in LAYER_TYPES:
+                raise ValueError(f"unknown layer type {spec['type']!r} in {source}")
+        return cls(*(LAYER_TYPES[spec["type"]](**spec["config"]) for spec in arch))
 
     # -- display ---------------------------------------------------------------
     def summary(self, input_shape: tuple) -> str:
@@ -202,3 +203,12 @@ class Sequential:
 
     def __getitem__(self, index):
         return self.layers[index]
+
+
+def read_model_file(path: str | os.PathLike) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """The architecture and the stored arrays of a minnet ``.npz`` model file."""
+    with np.load(path, allow_pickle=False) as data:
+        if _ARCHITECTURE_KEY not in data:
+            raise ValueError(f"{os.fspath(path)!r} is not a minnet model file (no architecture entry)")
+        arch = json.loads(str(data[_ARCHITECTURE_KEY]))
+        return arch, {k: data[k] for k in data.files if k != _ARCHITECTURE_KEY}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import BatchNorm, Conv2d, Dense
+from ..layers import BatchNorm, Conv2d, Dense, Flatten
 
 PRUNABLE_TYPES = (Dense, Conv2d)
 
@@ -50,12 +50,13 @@ def parse_name(model, name: str):
 def tied_batchnorm(model, index: int):
     """The index of a BatchNorm that normalises layer ``index``'s units: the
     next layer with parameters, if it is a BatchNorm (activations, pooling and
-    Dropout may sit between). None if there is none."""
+    Dropout may sit between). None if there is none, or if a Flatten comes
+    first (after it, one BatchNorm entry is one pixel, not one unit)."""
     for j in range(index + 1, len(model.layers)):
         layer = model.layers[j]
         if isinstance(layer, BatchNorm):
             return j
-        if layer.params:
+        if layer.params or isinstance(layer, Flatten):
             return None
     return None
 
@@ -68,8 +69,13 @@ def unit_keep_mask(model, index: int):
     zeroed by chance still has its bias, so it still outputs act(b) and counts
     as alive.
     """
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(model.layers):
+        raise ValueError(f"index must be a layer index in [0, {len(model.layers) - 1}], got {index!r}")
     layer = model.layers[index]
-    axis = unit_axis(layer)
+    try:
+        axis = unit_axis(layer)
+    except TypeError as exc:
+        raise TypeError(f"layer {index}: {exc}") from None
     w_mask = layer.masks.get("W")
     units = layer.params["W"].shape[axis]
     if w_mask is None:

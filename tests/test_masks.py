@@ -34,7 +34,8 @@ def test_negative_scores_rank_by_value_not_magnitude():
 
 @pytest.mark.parametrize("amount, kept", [(0, 25), (0.0, 25), (1.0, 0), (1, 24), (25, 0), (0.5, 13), (0.02, 25)])
 def test_amount_float_rounds_and_int_counts(amount, kept):
-    # round(0.5 * 25) = round(12.5) = 12 pruned (banker's rounding, as Python and torch do); round(0.02 * 25) = round(0.5) = 0
+    # round(0.5 * 25) = round(12.5) = 12 pruned (banker's rounding, as Python and torch do);
+    # round(0.02 * 25) = round(0.5) = 0
     assert unstructured_mask(W55, amount).sum() == kept
 
 

@@ -1,0 +1,284 @@
+"""Checks for exercise 08, beyond test accuracy: prune potential, accuracy
+under a distribution shift, and prune potential on clean versus shifted data.
+
+Prune potential is defined as in ``minnet.prune.prune_potential`` (the
+reference) and Liebenwein et al. 2021: the LARGEST sparsity of the grid whose
+accuracy is at least ``dense_accuracy - budget`` (accuracies and budget as
+fractions), 0.0 when none is. A later sparsity that recovers counts even after
+an earlier one failed. ``check_clean_vs_shifted`` re-runs the recipe with the
+library (everything is seeded, so it gives exactly the same numbers).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ...data import SHIFTS, shift
+from ...optim import Adam
+from ...prune.apply import prune
+from ...prune.potential import prune_potential as reference_potential
+from ...train import evaluate, fit
+from .. import feedback
+from .ex01 import call_keeping_inputs
+
+# ------------------------------------------------------------------ task 1: prune_potential
+
+# (sparsities, accuracies, dense accuracy, budget, what the case is about)
+CASES = [
+    ([0.5, 0.7, 0.8, 0.9, 0.95], [0.949, 0.947, 0.946, 0.938, 0.90], 0.95, 0.005, "a curve that falls"),
+    ([0.5, 0.7, 0.8, 0.9, 0.95], [0.949, 0.930, 0.948, 0.935, 0.946], 0.95, 0.005, "a curve that recovers"),
+    ([0.5, 0.7, 0.9], [0.90, 0.85, 0.80], 0.95, 0.01, "no sparsity within budget"),
+    ([0.25, 0.5, 0.75], [0.75, 0.5, 0.25], 0.75, 0.25, "an accuracy exactly at the budget"),
+]
+
+
+def _first_failure(s, a, dense, budget):
+    bad = [x for x, acc in zip(s, a) if acc < dense - budget - 1e-12]
+    return bad[0] if bad else None
+
+
+def _last_before_failure(s, a, dense, budget):
+    best = 0.0
+    for x, acc in zip(s, a):
+        if acc < dense - budget - 1e-12:
+            return best
+        best = x
+    return best
+
+
+def _strict(s, a, dense, budget):
+    within = [x for x, acc in zip(s, a) if acc > dense - budget]
+    return max(within) if within else 0.0
+
+
+def _random_cases(seed: int, n: int = 6):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        k = int(rng.integers(3, 9))
+        s = np.sort(rng.choice(np.arange(1, 100), k, replace=False)) / 100
+        dense = float(rng.uniform(0.8, 0.99))
+        a = np.round(dense - np.abs(rng.normal(0, 0.02, k)) * rng.choice([-0.2, 1.0], k), 4)
+        cases.append((s, a, dense, float(rng.choice([0.005, 0.01, 0.02])), f"random curve (seed {seed})"))
+    return cases
+
+
+def check_prune_potential(prune_potential, seed: int | None = None) -> None:
+    """``prune_potential(sparsities, accuracies, dense_accuracy, budget)`` returns the
+    largest sparsity whose accuracy >= dense_accuracy - budget, or 0.0 if none.
+    Without ``seed`` four designed curves (as lists); with ``seed`` random curves
+    as NumPy arrays."""
+    cases = CASES if seed is None else _random_cases(seed)
+    for s, a, dense, budget, about in cases:
+        expected = reference_potential(s, a, dense, budget)
+        where = (
+            f"for {about}: sparsities {np.round(np.asarray(s, float), 3).tolist()}, accuracies "
+            f"{np.round(np.asarray(a, float), 4).tolist()}, dense {dense:.4g}, budget {budget}"
+        )
+        try:
+            got = feedback.call(prune_potential, s, a, dense, budget)
+        except ValueError as exc:
+            if expected == 0.0:
+                raise AssertionError(
+                    f"{where}, your function raised ValueError ({exc}): when no sparsity is within budget, there is "
+                    "nothing to take the max of; return 0.0 (the dense network, no pruning)."
+                ) from exc
+            raise
+        if got is None or isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
+            hint = " When no sparsity is within budget, return 0.0." if expected == 0.0 else ""
+            raise AssertionError(f"{where}: return a sparsity (a float), got {got!r}.{hint}")
+        got = float(got)
+        if np.isclose(got, expected, rtol=0, atol=1e-12):
+            continue
+        _diagnose_potential(got, expected, s, a, dense, budget, where)
+    feedback.passed(f"prune_potential: right on {len(cases)} curves" + ("" if seed is None else f" (seed {seed})"))
+
+
+def _diagnose_potential(got, expected, s, a, dense, budget, where) -> None:
+    def fail(hint):
+        raise AssertionError(f"{where}, you returned {got:g}, expected {expected:g}: {hint}")
+
+    if not any(np.isclose(got, x) for x in s) and got != 0.0:
+        if any(np.isclose(got, x) for x in a):
+            fail("that is an accuracy; return the SPARSITY at which the accuracy is still within budget")
+        fail("a prune potential is one of the sparsities of the grid (or 0.0 when none is within budget)")
+    first = _first_failure(s, a, dense, budget)
+    if first is not None and np.isclose(got, first):
+        fail(
+            "that is the first sparsity whose accuracy is BELOW dense_accuracy - budget; the prune potential is "
+            "the largest sparsity that is still within the budget"
+        )
+    if np.isclose(got, _last_before_failure(s, a, dense, budget)):
+        fail(
+            "you stopped at the first sparsity outside the budget. The prune potential is the LARGEST sparsity "
+            "within budget over the whole grid: a larger sparsity whose accuracy recovers counts too"
+        )
+    if np.isclose(got, _strict(s, a, dense, budget)):
+        fail("an accuracy exactly at dense_accuracy - budget is still within budget: compare with >=, not >")
+    if np.isclose(got, reference_potential(s, a, dense, budget / 100)):
+        fail(
+            f"you divided the budget by 100 (as if {budget} were in percentage points). budget is a fraction, "
+            "like the accuracies: 0.005 is half a point, so the threshold is dense_accuracy - budget"
+        )
+    if np.isclose(got, reference_potential(s, a, dense, min(budget * 100, 1.0))):
+        fail(
+            f"you multiplied the budget by 100: budget is already a fraction like the accuracies ({budget} = "
+            f"{budget * 100:g} points); the threshold is dense_accuracy - budget"
+        )
+    if np.isclose(got, _strict(s, a, dense, budget)):
+        fail("an accuracy exactly at dense_accuracy - budget is still within budget: compare with >=, not >")
+    fail("the prune potential is max(sparsity for which accuracy >= dense_accuracy - budget), else 0.0")
+
+
+# ------------------------------------------------------------------ task 2: accuracy_under_shift
+
+
+def check_accuracy_under_shift(
+    accuracy_under_shift, model, X, y, kinds=("noise", "occlusion"), severity: int = 3, rng: int = 1
+) -> None:
+    """``accuracy_under_shift(model, X, y, kind, severity, rng)`` is
+    ``minnet.evaluate(model, minnet.data.shift(X, kind, severity, rng=rng), y).accuracy``."""
+    clean = evaluate(model, X, y).accuracy
+
+    def reference(kind, sev=severity, seed=rng):
+        return evaluate(model, shift(X, kind, sev, rng=seed), y).accuracy
+
+    for current in kinds:
+        got = call_keeping_inputs(accuracy_under_shift, model=model, X=X, y=y, kind=current, severity=severity, rng=rng)
+        if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
+            raise AssertionError(f"return the accuracy (a float), got {type(got).__name__} {got!r:.60}")
+        got = float(got)
+        expected = reference(current)
+        if np.isclose(got, expected, rtol=0, atol=1e-12):
+            continue
+        what = f"for kind={current!r}, severity={severity}, rng={rng} you returned {got:.4f}, expected {expected:.4f}"
+        if got > 1:
+            raise AssertionError(f"{what}: return a fraction in [0, 1] (`minnet.evaluate(...).accuracy`), not percent")
+        if np.isclose(got, 1 - expected):
+            raise AssertionError(f"{what}: that is the error rate, 1 - accuracy; return the accuracy")
+        if np.isclose(got, clean):
+            raise AssertionError(
+                f"{what}: that is the accuracy on the CLEAN data; evaluate on `minnet.data.shift(X, kind, severity, "
+                "rng=rng)` instead of X"
+            )
+        if np.isclose(got, reference(current, seed=0)):
+            raise AssertionError(f"{what}: you drew the shift with seed 0; pass `rng=rng` to minnet.data.shift")
+        for sev in range(1, 6):
+            if sev != severity and np.isclose(got, reference(current, sev=sev)):
+                raise AssertionError(f"{what}: that is severity {sev}; pass the `severity` argument to shift")
+        for other in SHIFTS:
+            if other != current and np.isclose(got, reference(other)):
+                raise AssertionError(f"{what}: that is the {other!r} shift; pass the `kind` argument to shift")
+        raise AssertionError(
+            f"{what}: shift the inputs with `minnet.data.shift(X, kind, severity, rng=rng)` and return "
+            "`minnet.evaluate(model, X_shifted, y).accuracy`"
+        )
+    feedback.passed(f"accuracy_under_shift: right for {', '.join(kinds)} at severity {severity}")
+
+
+# ------------------------------------------------------------------ task 3: clean_vs_shifted
+
+
+def _curves(trained, train, val, sparsities, kind, severity, rng, *, fine_tune=True):
+    """Accuracies of the pruned (and fine-tuned) copies on clean and shifted val data,
+    and the dense model's: (clean, shifted, dense_clean, dense_shifted)."""
+    X_val, y_val = val
+    X_shifted = shift(X_val, kind, severity, rng=rng)
+    clean, shifted = [], []
+    for s in sparsities:
+        model = trained.copy()
+        prune(model, sparsity=s)
+        if fine_tune:
+            fit(model, *train, epochs=1, optimizer=Adam(lr=1e-3), rng=rng, verbose=False)
+        clean.append(evaluate(model, X_val, y_val).accuracy)
+        shifted.append(evaluate(model, X_shifted, y_val).accuracy)
+    return clean, shifted, evaluate(trained, X_val, y_val).accuracy, evaluate(trained, X_shifted, y_val).accuracy
+
+
+def check_clean_vs_shifted(
+    clean_vs_shifted,
+    trained,
+    train,
+    val,
+    sparsities=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
+    kind: str = "noise",
+    severity: int = 3,
+    budget: float = 0.01,
+    rng: int = 0,
+) -> None:
+    """``clean_vs_shifted(trained, train, val, sparsities, kind, severity, budget, rng)``
+    returns ``(clean_potential, shifted_potential)``: for each sparsity, a copy of
+    ``trained`` pruned by global magnitude and fine-tuned for 1 epoch (Adam, lr 1e-3,
+    seed ``rng``) is evaluated on val and on val shifted with (kind, severity, rng);
+    each potential compares the pruned networks with the DENSE network on the same
+    data. Both values are sparsities of the grid (or 0.0)."""
+    sparsities = list(sparsities)
+    before = trained.state_dict()
+    got = feedback.call(clean_vs_shifted, trained, train, val, sparsities, kind, severity, budget, rng)
+    after = trained.state_dict()
+    if set(after) != set(before) or any(not np.array_equal(after[k], before[k]) for k in before):
+        raise AssertionError(
+            "your function changed `trained` (it pruned or trained it in place), so each sparsity started from the "
+            "previous pruned network and the dense accuracy changed. Prune and fine-tune `trained.copy()`."
+        )
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise AssertionError(f"return a pair (clean_potential, shifted_potential), got {got!r:.80}")
+    values = []
+    for name, value in zip(("clean_potential", "shifted_potential"), got):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise AssertionError(f"{name} should be a sparsity (a float), got {type(value).__name__} {value!r:.60}")
+        if float(value) != 0.0 and not any(np.isclose(float(value), s) for s in sparsities):
+            raise AssertionError(
+                f"{name} = {value} is not one of the sparsities {sparsities} (nor 0.0): a prune potential is a "
+                "sparsity of the grid, the largest one within budget."
+            )
+        values.append(float(value))
+    clean, shifted, dense_clean, dense_shifted = _curves(trained, train, val, sparsities, kind, severity, rng)
+    expected = (
+        reference_potential(sparsities, clean, dense_clean, budget),
+        reference_potential(sparsities, shifted, dense_shifted, budget),
+    )
+    if np.allclose(values, expected):
+        verdict = "lower" if expected[1] < expected[0] else "not lower"
+        feedback.passed(
+            f"clean_vs_shifted: prune potential {expected[0]:g} on clean data, {expected[1]:g} under "
+            f"{kind} (severity {severity}): {verdict} under the shift"
+        )
+        return
+    curves = (
+        f" (reference accuracies: dense {dense_clean:.4f} clean / {dense_shifted:.4f} shifted; pruned clean "
+        f"{np.round(clean, 4).tolist()}, pruned shifted {np.round(shifted, 4).tolist()})"
+    )
+    if expected[0] != expected[1] and np.allclose(values, expected[::-1]):
+        raise AssertionError(
+            f"you returned {tuple(values)}, expected {expected}: the order is (clean_potential, shifted_potential)"
+        )
+    if np.isclose(values[0], expected[0]):
+        if np.isclose(values[1], reference_potential(sparsities, shifted, dense_clean, budget)):
+            raise AssertionError(
+                f"your shifted potential {values[1]:g} compares the pruned networks on SHIFTED data with the dense "
+                "network on CLEAN data. Prune potential measures what pruning costs on one distribution: compare "
+                f"with the dense network's accuracy on the same shifted data (expected {expected[1]:g}){curves}."
+            )
+        raise AssertionError(
+            f"your clean potential is right, but the shifted one is {values[1]:g}, expected {expected[1]:g}: shift "
+            "the validation inputs once with `minnet.data.shift(X_val, kind, severity, rng=rng)` (or use your "
+            f"accuracy_under_shift) and evaluate the dense and every pruned network on them{curves}."
+        )
+    no_tune = _curves(trained, train, val, sparsities, kind, severity, rng, fine_tune=False)
+    if np.isclose(values[0], reference_potential(sparsities, no_tune[0], no_tune[2], budget)) and not np.isclose(
+        values[0], expected[0]
+    ):
+        raise AssertionError(
+            f"your clean potential {values[0]:g} is what pruning WITHOUT fine-tuning gives (expected {expected[0]:g}): "
+            "after pruning each copy, fine-tune it for 1 epoch, `minnet.fit(model, X, y, epochs=1, "
+            "optimizer=minnet.Adam(lr=1e-3), rng=rng, verbose=False)`."
+        )
+    raise AssertionError(
+        f"you returned {tuple(values)}, the recipe gives {expected}: for each sparsity, `model = trained.copy()`, "
+        "`minnet.prune.prune(model, sparsity=s)`, 1 epoch of `minnet.fit(model, X, y, epochs=1, "
+        "optimizer=minnet.Adam(lr=1e-3), rng=rng, verbose=False)`, then the accuracies on clean and shifted "
+        f"validation data; the dense accuracies come from `trained` itself{curves}."
+    )

@@ -72,12 +72,12 @@ def test_loop_undoes_the_round_that_breaks_the_accuracy_budget(digits, trained):
         digits.X_train,
         digits.y_train,
         validation=(digits.X_val, digits.y_val),
-        schedule=Iterative(0.6, rounds=8),
+        schedule=Iterative(0.3, rounds=12),
         epochs_per_round=0,
         max_accuracy_drop=0.02,
         verbose=False,
     )
-    assert "undone" in result.stopped_because
+    assert "undone" in result.stopped_because and len(result.rounds) >= 2
     last = result.rounds[-1]
     assert last.val_accuracy >= result.dense_accuracy - 0.02
     assert minnet.evaluate(model, digits.X_val, digits.y_val).accuracy == pytest.approx(last.val_accuracy)
@@ -127,7 +127,7 @@ def test_gradual_pruning_with_polynomial_decay_during_fit(digits):
     for step, sparsity in callback.history:
         assert sparsity == pytest.approx(schedule.sparsity(step), abs=2e-3)
     assert hidden_sparsity(model) == pytest.approx(0.8, abs=1e-3)
-    assert minnet.evaluate(model, digits.X_test, digits.y_test).accuracy > 0.9
+    assert minnet.evaluate(model, digits.X_test, digits.y_test).accuracy > 0.85
 
 
 def test_rewind_weights_keeps_the_mask(trained):

@@ -96,7 +96,7 @@ def prune_loop(
     schedule,
     rounds: int | None = None,
     scores=None,
-    scope="global",
+    scope=None,
     structured: bool = False,
     epochs_per_round: int = 1,
     optimizer_factory=None,
@@ -118,6 +118,8 @@ def prune_loop(
     scores: as in ``prune`` / ``prune_units``; a callable is called again each
         round, on the current weights.
     structured: prune whole units with ``prune_units`` instead of weights.
+    scope: "global" or "local"; default global for weights and local for
+        units (unit norms of different layers are not comparable).
     epochs_per_round: training epochs after each pruning step (0: none),
         each round with a fresh optimizer from ``optimizer_factory``
         (default Adam(lr=1e-3)).
@@ -134,6 +136,7 @@ def prune_loop(
     input_shape = tuple(X.shape[1:])
     result = LoopResult(dense_accuracy=evaluate(model, X_val, y_val).accuracy)
     prune_fn = prune_units if structured else prune
+    scope = scope or ("local" if structured else "global")
     for r in range(1, rounds + 1):
         if not schedule.should_prune(r):
             continue

@@ -156,7 +156,12 @@ def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int,
 def flops(model, input_shape, *, effective: bool = False) -> int:
     """Multiply-accumulates (MACs) of the whole model for ONE example of
     ``input_shape``: the sum of ``flops_per_layer`` (see there). Named flops as
-    ShrinkBench and most pruning papers do; the FLOP count is 2x this."""
+    ShrinkBench and most pruning papers do; the FLOP count is 2x this.
+
+    ``effective=True`` counts only nonzero weights, as ShrinkBench does. After
+    structured pruning that still counts the next layer's weights that read a
+    removed unit's zeros; ``flops(shrink(model), ...)`` counts what the
+    smaller network really computes."""
     return sum(flops_per_layer(model, input_shape, effective=effective).values())
 
 

@@ -186,3 +186,38 @@ def test_retrain_errors(digits, trained):
             epochs=1,
             optimizer_factory=minnet.Adam,
         )
+
+
+def test_structured_loop_counts_the_macs_of_the_shrunk_model(digits, trained):
+    model = trained.copy()
+    result = prune_loop(
+        model,
+        digits.X_train,
+        digits.y_train,
+        validation=(digits.X_val, digits.y_val),
+        schedule=OneShot(0.5),
+        structured=True,
+        epochs_per_round=0,
+        verbose=False,
+    )
+    shrunk = minnet.prune.shrink(model)
+    assert result.rounds[0].macs == minnet.metrics.flops(shrunk, (64,)) == 64 * 32 + 32 * 16 + 16 * 10
+    assert result.rounds[0].macs < minnet.metrics.flops(model, (64,), effective=True)
+
+
+def test_reinit_with_the_construction_seed_does_not_rewind_to_the_initial_weights(digits):
+    model = minnet.mlp([64, 64, 32, 10], rng=0)
+    initial = model.state_dict()
+    minnet.fit(model, digits.X_train, digits.y_train, epochs=1, verbose=False)
+    prune(model, sparsity=0.5)
+    retrain(
+        model,
+        digits.X_train[:64],
+        digits.y_train[:64],
+        strategy="reinit",
+        epochs=1,
+        optimizer_factory=lambda: minnet.SGD(lr=0.0),
+        rng=0,
+    )
+    kept = model.layers[0].masks["W"]
+    assert not np.allclose(model.layers[0].params["W"][kept], initial["0.W"][kept])

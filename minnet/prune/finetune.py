@@ -85,7 +85,9 @@ def retrain(
     elif strategy == "weight_rewind":
         rewind_weights(model, snapshot)
     elif strategy == "reinit":
-        reinitialize(model, rng)
+        # a stream of its own: with the seed itself, reinit(rng=0) of a model built
+        # with rng=0 would redraw the original initial weights (weight rewinding to 0)
+        reinitialize(model, as_generator(rng).spawn(1)[0])
     return fit(
         model,
         X,

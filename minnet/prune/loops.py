@@ -73,15 +73,20 @@ class LoopResult:
         return ax
 
 
-def _measure(model, input_shape, latency_input):
+def _measure(model, input_shape, latency_input, structured: bool):
+    """Costs after a round. With structured pruning, MACs and latency are those
+    of ``shrink(model)``: the masked model still multiplies by the removed
+    units' zeros, the shrunk one does not."""
     from .. import metrics
+    from .surgery import shrink
 
+    runnable = shrink(model) if structured else model
     latency = None
     if latency_input is not None:
-        latency = metrics.measure_latency(model, latency_input).median_ms
+        latency = metrics.measure_latency(runnable, latency_input).median_ms
     return (
         metrics.count_nonzero(model),
-        metrics.flops(model, input_shape, effective=True),
+        metrics.flops(runnable, input_shape, effective=True),
         metrics.model_bytes(model, "csr"),
         latency,
     )
@@ -126,7 +131,8 @@ def prune_loop(
     Termination: target_sparsity reached; validation accuracy more than
     max_accuracy_drop (a fraction, 0.01 = one point) below the dense model,
     in which case that round is undone; nonzero parameters, effective MACs or
-    latency (ms, measured on ``latency_input``) at or under their budget.
+    latency (ms, measured on ``latency_input``) at or under their budget. With
+    ``structured=True``, MACs and latency are measured on ``shrink(model)``.
     """
     from ..optim import Adam
 
@@ -161,7 +167,9 @@ def prune_loop(
                 f"the budget {max_accuracy_drop}; round {r} undone"
             )
             break
-        record = Round(r, schedule.sparsity(r), report.sparsity, accuracy, *_measure(model, input_shape, latency_input))
+        record = Round(
+            r, schedule.sparsity(r), report.sparsity, accuracy, *_measure(model, input_shape, latency_input, structured)
+        )
         result.rounds.append(record)
         if verbose:
             print(f"round {r}: sparsity {record.sparsity:.3f}, validation accuracy {accuracy:.4f}")

@@ -312,8 +312,33 @@ def measure_latency(fn_or_model, x, *, warmup: int = 3, repeats: int = 20) -> La
         start = time.perf_counter()
         call()
         samples.append((time.perf_counter() - start) * 1e3)
+    return _latency(samples)
+
+
+def _latency(samples) -> Latency:
     q1, median, q3 = np.percentile(samples, [25, 50, 75])
     return Latency(float(median), float(q1), float(q3), tuple(samples))
+
+
+def compare_latency(contenders: dict, *, rounds: int = 5, repeats: int = 3, warmup: int = 1) -> dict:
+    """Time several contenders fairly: name -> (fn_or_model, x) in, name -> Latency out.
+
+    After ``warmup`` untimed calls each, the contenders take turns for
+    ``rounds`` rounds of ``repeats`` timed calls, so that load from elsewhere
+    on the machine (another program, a turbo clock fading) hits all of them
+    alike instead of whichever ran last. Compare medians, or their ratios.
+    """
+    if not isinstance(contenders, dict) or not contenders:
+        raise TypeError(f"contenders must be a non-empty dict name -> (fn_or_model, x), got {contenders!r}")
+    rounds = check_positive_int("rounds", rounds)
+    samples = {name: [] for name in contenders}
+    if warmup:
+        for fn, x in contenders.values():
+            measure_latency(fn, x, warmup=warmup - 1, repeats=1)  # ``warmup`` untimed calls in all
+    for _ in range(rounds):
+        for name, (fn, x) in contenders.items():
+            samples[name] += measure_latency(fn, x, warmup=0, repeats=repeats).samples
+    return {name: _latency(s) for name, s in samples.items()}
 
 
 # -- everything at once ------------------------------------------------------------------------

@@ -167,3 +167,23 @@ def test_errors_name_the_argument_and_the_value(tmp_path):
     np.savez(path, a=np.zeros(3))
     with pytest.raises(ValueError, match="not a minnet model file"):
         metrics.load_sparse(path)
+
+
+def test_compare_latency_interleaves_contenders_and_reports_each():
+    import minnet
+    from minnet.metrics import compare_latency
+
+    calls = []
+    model = minnet.mlp([4, 3, 2], rng=0)
+    x = np.zeros((2, 4), dtype=np.float32)
+    result = compare_latency(
+        {"a": (lambda v: calls.append("a"), x), "b": (lambda v: calls.append("b"), x), "model": (model, x)},
+        rounds=2,
+        repeats=2,
+        warmup=1,
+    )
+    assert set(result) == {"a", "b", "model"}
+    assert all(len(r.samples) == 4 and r.q1_ms <= r.median_ms <= r.q3_ms for r in result.values())
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 2  # warm-up each, then turns
+    with pytest.raises(TypeError, match="non-empty dict"):
+        compare_latency({})

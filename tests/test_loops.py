@@ -221,3 +221,16 @@ def test_reinit_with_the_construction_seed_does_not_rewind_to_the_initial_weight
     )
     kept = model.layers[0].masks["W"]
     assert not np.allclose(model.layers[0].params["W"][kept], initial["0.W"][kept])
+
+
+def test_gradual_structured_pruning_of_chosen_layers(digits):
+    model = minnet.mlp([64, 64, 32, 10], rng=0)
+    callback = GradualPruning(
+        PolynomialDecay(0.0, 0.5, begin_step=0, end_step=40, frequency=10), structured=True, layers=[2]
+    )
+    minnet.fit(model, digits.X_train, digits.y_train, epochs=3, callbacks=[callback], verbose=False)
+    assert not model.layers[0].masks and model.layers[2].masks["b"].sum() == 16
+    # step 0: target 0; 10, 20: partway; at 30 round(0.492 * 32) = 16 units already reach 0.5
+    assert [s for s, _ in callback.history] == [10, 20, 30] and callback.history[-1][1] == 0.5
+    with pytest.raises(ValueError, match="structured=True"):
+        GradualPruning(OneShot(0.5), layers=[0])

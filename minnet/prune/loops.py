@@ -198,15 +198,22 @@ class GradualPruning(Callback):
     At every optimizer step where ``schedule.should_prune(step)``, the model
     is pruned to ``schedule.sparsity(step)`` (masks compose, so each step
     only removes the difference). ``scores``, ``scope`` and ``names`` are
-    passed to ``prune``; ``structured=True`` uses ``prune_units`` instead.
-    ``history`` records (step, sparsity) pairs.
+    passed to ``prune``; ``structured=True`` uses ``prune_units`` instead, on
+    ``layers`` (default: all but the output layer). ``scope`` defaults to
+    global for weights and local for units. ``history`` records (step,
+    sparsity) pairs.
     """
 
-    def __init__(self, schedule, *, scores=None, scope: str = "global", names=None, structured: bool = False):
+    def __init__(
+        self, schedule, *, scores=None, scope: str | None = None, names=None, structured: bool = False, layers=None
+    ):
         if not (hasattr(schedule, "sparsity") and hasattr(schedule, "should_prune")):
             raise TypeError(f"schedule must have sparsity(step) and should_prune(step), got {type(schedule).__name__}")
-        self.schedule, self.scores, self.scope, self.names = schedule, scores, scope, names
+        if layers is not None and not structured:
+            raise ValueError("layers selects units for structured=True; to choose weights, pass names=[...]")
+        self.schedule, self.scores, self.names, self.layers = schedule, scores, names, layers
         self.structured = structured
+        self.scope = scope or ("local" if structured else "global")
         self.history: list[tuple[int, float]] = []
 
     def on_train_begin(self, model, optimizer):
@@ -219,11 +226,11 @@ class GradualPruning(Callback):
         if not self.schedule.should_prune(step):
             return
         target = self.schedule.sparsity(step)
-        now = dead_unit_fraction(model) if self.structured else masked_fraction(model, self.names)
+        now = dead_unit_fraction(model, self.layers) if self.structured else masked_fraction(model, self.names)
         if target <= now:
             return
         if self.structured:
-            report = prune_units(model, sparsity=target, scores=self.scores, scope=self.scope)
+            report = prune_units(model, sparsity=target, scores=self.scores, scope=self.scope, layers=self.layers)
         else:
             report = prune(model, sparsity=target, scores=self.scores, scope=self.scope, names=self.names)
         self.history.append((step, report.sparsity))

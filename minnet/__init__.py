@@ -6,7 +6,7 @@ model = minnet.mlp([64, 128, 10], rng=0)
 minnet.fit(model, data.X_train, data.y_train, epochs=20, validation=(data.X_val, data.y_val))
 """
 
-from . import data, gradcheck, losses, metrics, optim, prune
+from . import data, gradcheck, losses, metrics, optim, prune, sparse
 from .layers import (
     BatchNorm,
     BatchNorm1d,
@@ -62,5 +62,6 @@ __all__ = [
     "mlp",
     "optim",
     "small_cnn",
+    "sparse",
     "step_schedule",
 ]

@@ -11,9 +11,10 @@ On a 784-1024-1024-10 MLP (minnet.mlp, float32):
     (dense MACs / shrunk MACs), the measured speed-up and their ratio
     (target: speed-up >= 0.8x the MAC reduction).
 (b) unstructured: magnitude masks per layer at 50-99% sparsity; the same
-    forward pass (biases, ReLU, all layers) with dense NumPy matmuls vs
-    scipy.sparse CSR matmuls, at batch 1 and 256; prints the speed-up of CSR
-    and the lowest sparsity at which it wins.
+    forward pass (biases, ReLU, all layers) with dense NumPy matmuls
+    (``model.inference``) vs scipy.sparse CSR matmuls
+    (``minnet.sparse.CSRNetwork``), at batch 1 and 256; prints the speed-up
+    of CSR and the lowest sparsity at which it wins.
 (c) storage: ``minnet.metrics.model_bytes`` dense vs CSR vs bitmask.
 
 Timings are medians of interleaved repeats (``train_speed.interleaved_rates``):
@@ -32,7 +33,7 @@ import os
 import sys
 
 import numpy as np
-import scipy.sparse
+import scipy
 from threadpoolctl import threadpool_info, threadpool_limits
 from train_speed import interleaved_rates
 
@@ -40,6 +41,7 @@ import minnet
 from minnet import metrics
 from minnet.prune.base import prunable_layers, unit_axis
 from minnet.prune.surgery import shrink
+from minnet.sparse import CSRNetwork
 
 SIZES = [784, 1024, 1024, 10]
 SPARSITIES = [0.5, 0.8, 0.9, 0.95, 0.99]
@@ -73,40 +75,6 @@ def prune_magnitude(model, sparsity):
         keep[order[: round(sparsity * w.size)]] = False
         attach(model.layers[i], "W", keep.reshape(w.shape))
     return model
-
-
-def dense_forward(model):
-    """The MLP's forward pass with NumPy matmuls: x (N, 784) -> logits (N, 10)."""
-    weights = [(layer.params["W"], layer.params["b"]) for layer in model.layers if layer.params]
-
-    def forward(x):
-        for k, (W, b) in enumerate(weights):
-            x = x @ W + b
-            if k < len(weights) - 1:
-                x = np.maximum(x, 0)
-        return x
-
-    return forward
-
-
-def csr_forward(model):
-    """The same pass with scipy.sparse CSR matrices of W.T (out, in), kept
-    feature-major so that each product is CSR @ dense: x (N, 784) -> (N, 10)."""
-    weights = [
-        (scipy.sparse.csr_matrix(layer.params["W"].T), layer.params["b"][:, None])
-        for layer in model.layers
-        if layer.params
-    ]
-
-    def forward(x):
-        h = np.ascontiguousarray(x.T)
-        for k, (Wt, b) in enumerate(weights):
-            h = Wt @ h + b
-            if k < len(weights) - 1:
-                h = np.maximum(h, 0)
-        return h.T
-
-    return forward
 
 
 def calls(fn, x, n):
@@ -151,7 +119,7 @@ def unstructured(batches, repeats):
     models = {}
     for s in SPARSITIES:
         model = models[s] = prune_magnitude(minnet.mlp(SIZES, rng=0), s)
-        dense, csr = dense_forward(model), csr_forward(model)
+        dense, csr = model.inference, CSRNetwork.from_model(model).inference
         row = f"{s:<10.0%}"
         for b, x in inputs.items():
             assert np.allclose(csr(x), dense(x), atol=1e-4)

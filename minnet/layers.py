@@ -49,6 +49,12 @@ class Layer:
         """Shape of one example's output, given one example's input shape."""
         return tuple(input_shape)
 
+    def expected_input(self, shape: tuple) -> str | None:
+        """None if one example of ``shape`` (no batch axis) fits this layer,
+        else the expected shape as a template with ``{N}`` where the batch goes:
+        ``.format(N="N, ")`` for a batch, ``.format(N="")`` for one example."""
+        return None
+
     def _mask_grads(self):
         for name, mask in self.masks.items():
             self.grads[name] *= mask
@@ -65,10 +71,12 @@ def _check_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def _check_input(layer: Layer, x, ndim: int, expected: str) -> np.ndarray:
+def _check_input(layer: Layer, x) -> np.ndarray:
+    """``x`` as an array, or a ValueError naming the layer and both shapes."""
     x = np.asarray(x)
-    if x.ndim != ndim:
-        raise ValueError(f"{layer!r} expects input of shape {expected}, got shape {x.shape}")
+    expected = layer.expected_input(x.shape[1:]) if x.ndim else "({N}...)"
+    if expected is not None:
+        raise ValueError(f"{layer!r} expects input of shape {expected.format(N='N, ')}, got shape {x.shape}")
     return x
 
 
@@ -95,10 +103,11 @@ class Dense(Layer):
         for name, mask in self.masks.items():
             self.params[name] *= mask
 
+    def expected_input(self, shape):
+        return None if tuple(shape) == (self.in_features,) else f"({{N}}{self.in_features})"
+
     def forward(self, x):
-        x = _check_input(self, x, 2, f"(N, {self.in_features})")
-        if x.shape[1] != self.in_features:
-            raise ValueError(f"{self!r} expects input of shape (N, {self.in_features}), got shape {x.shape}")
+        x = _check_input(self, x)
         self._x = x.astype(self.dtype, copy=False)
         return self._x @ self.params["W"] + self.params["b"]
 
@@ -152,15 +161,16 @@ class Conv2d(Layer):
         k, s, p = self.kernel_size, self.stride, self.padding
         return (self.out_channels, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
 
+    def expected_input(self, shape):
+        side = max(self.kernel_size - 2 * self.padding, 1)
+        if len(shape) == 3 and shape[0] == self.in_channels and min(shape[1:]) >= side:
+            return None
+        return f"({{N}}{self.in_channels}, H, W) with H, W >= {side}"
+
     def forward(self, x):
-        x = _check_input(self, x, 4, f"(N, {self.in_channels}, H, W)")
+        x = _check_input(self, x)
         n, c, h, w = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
-        if c != self.in_channels or h + 2 * p < k or w + 2 * p < k:
-            raise ValueError(
-                f"{self!r} expects input of shape (N, {self.in_channels}, H, W) with H, W >= {k - 2 * p}, "
-                f"got shape {x.shape}"
-            )
         x = x.astype(self.dtype, copy=False)
         if p:
             x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
@@ -218,12 +228,15 @@ class MaxPool2d(Layer):
         k, s = self.kernel_size, self.stride
         return (c, (h - k) // s + 1, (w - k) // s + 1)
 
+    def expected_input(self, shape):
+        if len(shape) == 3 and min(shape[1:]) >= self.kernel_size:
+            return None
+        return f"({{N}}C, H, W) with H, W >= {self.kernel_size}"
+
     def forward(self, x):
-        x = _check_input(self, x, 4, "(N, C, H, W)")
+        x = _check_input(self, x)
         n, c, h, w = x.shape
         k, s = self.kernel_size, self.stride
-        if h < k or w < k:
-            raise ValueError(f"{self!r} expects H, W >= {k}, got input shape {x.shape}")
         _, oh, ow = self.output_shape((c, h, w))
         # running max over the k*k window positions: k*k whole-batch ops, no copies of windows
         out = x[:, :, : s * oh : s, : s * ow : s].copy()
@@ -371,13 +384,14 @@ class BatchNorm(Layer):
     def buffers(self):
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
+    def expected_input(self, shape):
+        if len(shape) + 1 in self.input_ndims and shape[0] == self.num_features:
+            return None
+        forms = {2: f"({{N}}{self.num_features})", 4: f"({{N}}{self.num_features}, H, W)"}
+        return " or ".join(forms[d] for d in self.input_ndims)
+
     def forward(self, x):
-        x = np.asarray(x)
-        if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
-            shapes = " or ".join(
-                {2: f"(N, {self.num_features})", 4: f"(N, {self.num_features}, H, W)"}[d] for d in self.input_ndims
-            )
-            raise ValueError(f"{self!r} expects input of shape {shapes}, got shape {x.shape}")
+        x = _check_input(self, x)
         x = x.astype(self.dtype, copy=False)
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .layers import BatchNorm, Conv2d, Dense, MaxPool2d
+from .layers import Conv2d
 from .model import _ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, read_model_file
 from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .utils import check_positive_int
@@ -87,53 +87,6 @@ def compression_ratio(model) -> float:
 
 
 # -- compute -----------------------------------------------------------------------------------
-def _expected_input(layer, shape: tuple) -> str | None:
-    """None if one example of ``shape`` fits ``layer``, else the shape it expects."""
-    if isinstance(layer, Dense):
-        return None if shape == (layer.in_features,) else f"({layer.in_features},)"
-    if isinstance(layer, Conv2d):
-        side = max(layer.kernel_size - 2 * layer.padding, 1)
-        fits = len(shape) == 3 and shape[0] == layer.in_channels and min(shape[1:]) >= side
-        return None if fits else f"({layer.in_channels}, H, W) with H, W >= {side}"
-    if isinstance(layer, MaxPool2d):
-        fits = len(shape) == 3 and min(shape[1:]) >= layer.kernel_size
-        return None if fits else f"(C, H, W) with H, W >= {layer.kernel_size}"
-    if isinstance(layer, BatchNorm):
-        fits = len(shape) + 1 in layer.input_ndims and shape[0] == layer.num_features
-        return (
-            None
-            if fits
-            else " or ".join(
-                {2: f"({layer.num_features},)", 4: f"({layer.num_features}, H, W)"}[d] for d in layer.input_ndims
-            )
-        )
-    return None
-
-
-def _output_shapes(model, input_shape) -> list[tuple]:
-    """Each layer's output shape for one example of ``input_shape`` (no batch axis)."""
-    if (
-        not isinstance(input_shape, (tuple, list))
-        or not input_shape
-        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in input_shape)
-    ):
-        raise ValueError(
-            f"input_shape must be one example's shape, a tuple of positive ints such as (784,) "
-            f"or (1, 28, 28), got {input_shape!r}"
-        )
-    shape, shapes = tuple(int(s) for s in input_shape), []
-    for i, layer in enumerate(model.layers):
-        expected = _expected_input(layer, shape)
-        if expected is not None:
-            raise ValueError(
-                f"input_shape {tuple(input_shape)} does not fit the model: layer {i} ({layer!r}) "
-                f"expects one example of shape {expected}, got {shape} (input_shape has no batch axis)"
-            )
-        shape = tuple(layer.output_shape(shape))
-        shapes.append(shape)
-    return shapes
-
-
 def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int, int]:
     """Multiply-accumulates (MACs) per Dense/Conv2d layer for ONE example: layer index -> MACs.
 
@@ -143,7 +96,7 @@ def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int,
     i.e. what a sparse kernel would have to compute. A FLOP count is 2x MACs.
     ``input_shape`` is one example's shape, e.g. (784,) or (1, 28, 28).
     """
-    shapes = _output_shapes(model, input_shape)
+    shapes = model.output_shapes(input_shape)
     macs = {}
     for i in prunable_layers(model, include_output=True):
         layer = model.layers[i]

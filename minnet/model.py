@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 
 import numpy as np
 
@@ -35,14 +36,22 @@ class Sequential:
             raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
+        return self.forward_keeping(x, ())[0]
+
+    __call__ = forward
+
+    def forward_keeping(self, x: np.ndarray, keep) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Like ``forward``, and also return the outputs of the layers whose
+        indices are in ``keep`` (for activation-based importance scores)."""
+        kept = {}
         for i, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x)
             except ValueError as exc:
                 raise ValueError(f"layer {i}: {exc}") from None
-        return x
-
-    __call__ = forward
+            if i in keep:
+                kept[i] = x
+        return x, kept
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``grad_out`` (dLoss/dOutput); fills each ``layer.grads``.
@@ -183,11 +192,35 @@ class Sequential:
         return cls(*(LAYER_TYPES[spec["type"]](**spec["config"]) for spec in arch))
 
     # -- display ---------------------------------------------------------------
+    def output_shapes(self, input_shape: tuple) -> list[tuple]:
+        """Each layer's output shape for ONE example of ``input_shape`` (no
+        batch axis), checking on the way that every layer accepts its input."""
+        if (
+            not isinstance(input_shape, (tuple, list))
+            or not input_shape
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in input_shape)
+        ):
+            raise ValueError(
+                f"input_shape must be one example's shape, a tuple of positive ints such as (784,) "
+                f"or (1, 28, 28), got {input_shape!r}"
+            )
+        shape, shapes = tuple(int(s) for s in input_shape), []
+        for i, layer in enumerate(self.layers):
+            expected = layer.expected_input(shape)
+            if expected is not None:
+                raise ValueError(
+                    f"input_shape {tuple(input_shape)} does not fit the model: layer {i} ({layer!r}) "
+                    f"expects one example of shape {_one_example(expected)}, got {shape} "
+                    "(input_shape has no batch axis)"
+                )
+            shape = tuple(layer.output_shape(shape))
+            shapes.append(shape)
+        return shapes
+
     def summary(self, input_shape: tuple) -> str:
         """A table of layers, output shapes (one example) and parameter counts."""
-        rows, shape = [], tuple(input_shape)
-        for i, layer in enumerate(self.layers):
-            shape = layer.output_shape(shape)
+        rows = []
+        for i, (layer, shape) in enumerate(zip(self.layers, self.output_shapes(input_shape))):
             n = sum(p.size for p in layer.params.values())
             rows.append(f"{i:>3}  {layer!r:<44} {str(shape):<16} {n:>9,}")
         header = f"{'#':>3}  {'layer':<44} {'output shape':<16} {'params':>9}"
@@ -212,3 +245,8 @@ def read_model_file(path: str | os.PathLike) -> tuple[list[dict], dict[str, np.n
             raise ValueError(f"{os.fspath(path)!r} is not a minnet model file (no architecture entry)")
         arch = json.loads(str(data[_ARCHITECTURE_KEY]))
         return arch, {k: data[k] for k in data.files if k != _ARCHITECTURE_KEY}
+
+
+def _one_example(template: str) -> str:
+    """A layer's expected-input template for one example: "(64)" reads as a tuple "(64,)"."""
+    return re.sub(r"\((\w+)\)", r"(\1,)", template.format(N=""))

@@ -22,6 +22,13 @@ def trained(digits):
     return model
 
 
+def run_loop(model, digits, **options):
+    """prune_loop on the digits training split, validated on the validation split, quietly."""
+    return prune_loop(
+        model, digits.X_train, digits.y_train, validation=(digits.X_val, digits.y_val), verbose=False, **options
+    )
+
+
 def hidden_sparsity(model):
     masks = [model.layers[i].masks["W"] for i in (0, 2)]
     return 1 - sum(m.sum() for m in masks) / sum(m.size for m in masks)
@@ -30,15 +37,7 @@ def hidden_sparsity(model):
 def test_iterative_loop_follows_the_schedule_and_records_rounds(digits, trained):
     model = trained.copy()
     schedule = Iterative.to_target(0.9, rounds=3)
-    result = prune_loop(
-        model,
-        digits.X_train,
-        digits.y_train,
-        validation=(digits.X_val, digits.y_val),
-        schedule=schedule,
-        epochs_per_round=1,
-        verbose=False,
-    )
+    result = run_loop(model, digits, schedule=schedule, epochs_per_round=1)
     assert [r.round for r in result.rounds] == [1, 2, 3]
     for r in result.rounds:
         assert r.sparsity == pytest.approx(schedule.sparsity(r.round), abs=1e-3)
@@ -51,32 +50,14 @@ def test_iterative_loop_follows_the_schedule_and_records_rounds(digits, trained)
 
 def test_loop_stops_at_target_sparsity(digits, trained):
     model = trained.copy()
-    result = prune_loop(
-        model,
-        digits.X_train,
-        digits.y_train,
-        validation=(digits.X_val, digits.y_val),
-        schedule=Iterative(0.5, rounds=10),
-        target_sparsity=0.8,
-        epochs_per_round=0,
-        verbose=False,
-    )
+    result = run_loop(model, digits, schedule=Iterative(0.5, rounds=10), target_sparsity=0.8, epochs_per_round=0)
     assert len(result.rounds) == 3  # 0.5, 0.75, 0.875
     assert result.stopped_because.startswith("target sparsity reached after round 3")
 
 
 def test_loop_undoes_the_round_that_breaks_the_accuracy_budget(digits, trained):
     model = trained.copy()
-    result = prune_loop(
-        model,
-        digits.X_train,
-        digits.y_train,
-        validation=(digits.X_val, digits.y_val),
-        schedule=Iterative(0.3, rounds=12),
-        epochs_per_round=0,
-        max_accuracy_drop=0.02,
-        verbose=False,
-    )
+    result = run_loop(model, digits, schedule=Iterative(0.3, rounds=12), epochs_per_round=0, max_accuracy_drop=0.02)
     assert "undone" in result.stopped_because and len(result.rounds) >= 2
     last = result.rounds[-1]
     assert last.val_accuracy >= result.dense_accuracy - 0.02
@@ -87,32 +68,14 @@ def test_loop_undoes_the_round_that_breaks_the_accuracy_budget(digits, trained):
 def test_loop_stops_at_a_mac_budget(digits, trained):
     model = trained.copy()
     dense_macs = minnet.metrics.flops(trained, (64,))
-    result = prune_loop(
-        model,
-        digits.X_train,
-        digits.y_train,
-        validation=(digits.X_val, digits.y_val),
-        schedule=Iterative(0.3, rounds=10),
-        epochs_per_round=0,
-        max_macs=dense_macs // 2,
-        verbose=False,
-    )
+    result = run_loop(model, digits, schedule=Iterative(0.3, rounds=10), epochs_per_round=0, max_macs=dense_macs // 2)
     assert result.rounds[-1].macs <= dense_macs // 2 < result.rounds[-2].macs
     assert "MAC budget" in result.stopped_because
 
 
 def test_structured_loop_prunes_units(digits, trained):
     model = trained.copy()
-    result = prune_loop(
-        model,
-        digits.X_train,
-        digits.y_train,
-        validation=(digits.X_val, digits.y_val),
-        schedule=OneShot(0.5),
-        structured=True,
-        epochs_per_round=1,
-        verbose=False,
-    )
+    result = run_loop(model, digits, schedule=OneShot(0.5), structured=True, epochs_per_round=1)
     assert len(result.rounds) == 1
     assert model.layers[0].masks["b"].sum() == 32 and model.layers[2].masks["b"].sum() == 16
 
@@ -190,16 +153,7 @@ def test_retrain_errors(digits, trained):
 
 def test_structured_loop_counts_the_macs_of_the_shrunk_model(digits, trained):
     model = trained.copy()
-    result = prune_loop(
-        model,
-        digits.X_train,
-        digits.y_train,
-        validation=(digits.X_val, digits.y_val),
-        schedule=OneShot(0.5),
-        structured=True,
-        epochs_per_round=0,
-        verbose=False,
-    )
+    result = run_loop(model, digits, schedule=OneShot(0.5), structured=True, epochs_per_round=0)
     shrunk = minnet.prune.shrink(model)
     assert result.rounds[0].macs == minnet.metrics.flops(shrunk, (64,)) == 64 * 32 + 32 * 16 + 16 * 10
     assert result.rounds[0].macs < minnet.metrics.flops(model, (64,), effective=True)

@@ -145,3 +145,14 @@ def test_forward_errors():
 def test_summary_lists_layers_and_total():
     text = minnet.mlp([64, 32, 10]).summary((64,))
     assert "Dense(in_features=64, out_features=32)" in text and "2,080" in text and "2,410" in text
+
+
+def test_output_shapes_and_summary_check_the_input_shape():
+    model = minnet.small_cnn(rng=0)
+    assert model.output_shapes((1, 8, 8))[-1] == (10,)
+    with pytest.raises(
+        ValueError, match=r"layer 0 .*expects one example of shape \(1, H, W\) with H, W >= 1, got \(64,\)"
+    ):
+        model.summary((64,))
+    with pytest.raises(ValueError, match=r"layer 0 .*shape \(64,\), got \(63,\)"):
+        minnet.mlp([64, 10]).output_shapes((63,))

@@ -1,5 +1,5 @@
 """Course tooling: exercise checks, student release, grading.
 
-    python -m minnet.course release            # exercises/solutions -> exercises/
-    python -m minnet.course grade SUB.ipynb    # grade submissions
+python -m minnet.course release            # exercises/solutions -> exercises/
+python -m minnet.course grade SUB.ipynb    # grade submissions
 """

@@ -48,8 +48,9 @@ def expect_array(value, name: str, shape=None, dtype_kind=None) -> np.ndarray:
     if shape is not None and value.shape != tuple(shape):
         raise AssertionError(f"{name} should have shape {tuple(shape)}, got {value.shape}")
     if dtype_kind is not None and value.dtype.kind not in dtype_kind:
-        raise AssertionError(f"{name} should have a {'bool' if dtype_kind == 'b' else dtype_kind} dtype, "
-                             f"got {value.dtype}")
+        raise AssertionError(
+            f"{name} should have a {'bool' if dtype_kind == 'b' else dtype_kind} dtype, got {value.dtype}"
+        )
     return value
 
 

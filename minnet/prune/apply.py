@@ -14,6 +14,7 @@ model exactly as it was.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from dataclasses import dataclass
 
@@ -25,7 +26,6 @@ from .masks import (
     check_scores,
     expand_slices,
     global_unstructured_masks,
-    slice_norms,
     unstructured_mask,
 )
 
@@ -105,21 +105,19 @@ def _count_to_target(sparsity, total: int, kept: int, what: str) -> int:
     return k
 
 
-def _resolve(model, scores, default, registry: dict, what: str):
-    """scores may be None (default), a registry name, a callable model -> dict, or a dict."""
-    if scores is None:
-        return default(model)
+def _resolve(model, scores, registry: dict, what: str, **selection):
+    """scores may be a registry name (called with ``selection``: the names or
+    layers being pruned), a callable model -> dict, or a dict."""
     if isinstance(scores, str):
         if scores not in registry:
             raise ValueError(f"scores must be one of {sorted(registry)} (or a dict / callable), got {scores!r}")
-        try:
-            return registry[scores](model)
-        except TypeError as exc:
+        score_fn = registry[scores]
+        if "X" in inspect.signature(score_fn).parameters:
             raise ValueError(
                 f"the {scores!r} {what} scores need data: compute them first, e.g. "
-                f"scores = minnet.prune.{registry[scores].__name__}(model, X, y), "
-                "and pass the dict"
-            ) from exc
+                f"scores = minnet.prune.{score_fn.__name__}(model, X, y), and pass the dict"
+            )
+        return score_fn(model, **selection)
     if callable(scores):
         scores = scores(model)
     if not isinstance(scores, dict):
@@ -128,9 +126,9 @@ def _resolve(model, scores, default, registry: dict, what: str):
 
 
 def _weight_scores(model, scores, names):
-    from .scores import WEIGHT_SCORES, magnitude_scores  # imported here: scores.py uses this package too
+    from .scores import WEIGHT_SCORES  # imported here: scores.py uses this package too
 
-    resolved = _resolve(model, scores, lambda m: magnitude_scores(m, names=names), WEIGHT_SCORES, "weight")
+    resolved = _resolve(model, "magnitude" if scores is None else scores, WEIGHT_SCORES, "weight", names=names)
     out = {}
     for name in names:
         if name not in resolved:
@@ -206,12 +204,12 @@ def keep_units(model, index: int, keep) -> None:
 
 
 def _unit_scores(model, scores, layers, ord):
-    from .scores import UNIT_SCORES
+    from .scores import UNIT_SCORES, unit_norm_scores
 
-    def norms(m):
-        return {i: slice_norms(m.layers[i].params["W"], unit_axis(m.layers[i]), ord) for i in layers}
-
-    resolved = _resolve(model, scores, norms, UNIT_SCORES, "unit")
+    if scores is None:
+        resolved = unit_norm_scores(model, ord=ord, layers=layers)
+    else:
+        resolved = _resolve(model, scores, UNIT_SCORES, "unit", layers=layers)
     out = {}
     for i in layers:
         if i not in resolved:

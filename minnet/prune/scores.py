@@ -137,22 +137,8 @@ def _gradients(model, X, y, loss, names) -> dict[str, np.ndarray]:
     return grads
 
 
-def _forward(model, X, keep) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Run ``model`` layer by layer on X; return the final output and the
-    outputs of the layers whose indices are in ``keep``."""
-    kept = {}
-    for i, layer in enumerate(model.layers):
-        try:
-            X = layer.forward(X)
-        except ValueError as exc:
-            raise ValueError(f"layer {i}: {exc}") from None
-        if i in keep:
-            kept[i] = X
-    return X, kept
-
-
 def _backward(model, grad_out, keep) -> dict[int, np.ndarray]:
-    """Backpropagate dL/d(output) after ``_forward``; return dL/d(output of
+    """Backpropagate dL/d(output) after ``model.forward_keeping``; return dL/d(output of
     layer i) for every i in ``keep``, stopping at the earliest one."""
     grads, first = {}, min(keep)
     for j in range(len(model.layers) - 1, first - 1, -1):
@@ -290,7 +276,7 @@ def mean_activation_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
     layers = _check_layers(model, layers)
     X = _check_batch(X)
     at = {index: _activation_index(model, index) for index in layers}
-    _, outputs = _forward(_eval_copy(model), X, set(at.values()))
+    _, outputs = _eval_copy(model).forward_keeping(X, set(at.values()))
     return {index: _per_unit(outputs[at[index]], np.mean) for index in layers}
 
 
@@ -308,7 +294,7 @@ def apoz_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
             raise ValueError(
                 f"apoz_scores needs a ReLU after layer {index} (optionally after a BatchNorm), found {found}"
             )
-    _, outputs = _forward(_eval_copy(model), X, set(at.values()))
+    _, outputs = _eval_copy(model).forward_keeping(X, set(at.values()))
     return {index: 1.0 - _per_unit(outputs[at[index]] == 0, np.mean) for index in layers}
 
 
@@ -322,7 +308,7 @@ def taylor_unit_scores(model, X, y, *, loss=softmax_cross_entropy, layers=None) 
     layers = _check_layers(model, layers)
     X, y = _check_batch(X, y)
     loss, work = _check_loss(loss), _eval_copy(model)
-    out, acts = _forward(work, X, set(layers))
+    out, acts = work.forward_keeping(X, set(layers))
     _, grad_out = loss(out, y)
     grads = _backward(work, grad_out, set(layers))
     return {index: np.abs(_per_unit(acts[index] * grads[index], np.sum)) for index in layers}

@@ -215,7 +215,8 @@ class Conv2d(Layer):
 class MaxPool2d(Layer):
     """Max over k x k windows (stride defaults to k). Input (N, C, H, W).
 
-    The gradient flows to the first maximum of each window only.
+    The gradient flows to the first maximum of each window (in row-major
+    order) only, as in PyTorch.
     """
 
     def __init__(self, kernel_size=2, stride=None):
@@ -235,31 +236,79 @@ class MaxPool2d(Layer):
 
     def forward(self, x):
         x = _check_input(self, x)
+        self._x_shape = x.shape
+        if self.stride == self.kernel_size:
+            return self._forward_tiled(x)
         n, c, h, w = x.shape
         k, s = self.kernel_size, self.stride
         _, oh, ow = self.output_shape((c, h, w))
-        # running max over the k*k window positions: k*k whole-batch ops, no copies of windows
+        # overlapping windows: a running max over the k*k window positions, k*k whole-batch ops
         out = x[:, :, : s * oh : s, : s * ow : s].copy()
         self._argmax = np.zeros(out.shape, dtype=np.int8 if k * k < 128 else np.int32)
         for pos in range(1, k * k):
             i, j = divmod(pos, k)
             candidate = x[:, :, i : i + s * oh : s, j : j + s * ow : s]
-            np.copyto(self._argmax, pos, where=candidate > out)  # strict: ties keep the first maximum
+            self._argmax += (pos - self._argmax) * (candidate > out)  # strict: ties keep the first maximum
             np.maximum(out, candidate, out=out)
-        self._x_shape = x.shape
+        return out
+
+    def _forward_tiled(self, x):
+        """Windows that tile the image (stride == kernel): the max along the width
+        within each window, then along the height, each a running max over k
+        slices. Two small reductions instead of one over k*k strided views; the
+        first maximum of a window is the first along its first row holding one."""
+        n, c, h, w = x.shape
+        k = self.kernel_size
+        _, oh, ow = self.output_shape((c, h, w))
+        rows, self._argmax_w = _running_max(x[:, :, : oh * k, : ow * k].reshape(n, c, oh * k, ow, k), axis=4)
+        out, self._argmax_h = _running_max(rows.reshape(n, c, oh, k, ow), axis=3)
         return out
 
     def backward(self, grad_out):
+        if self.stride == self.kernel_size:
+            return self._backward_tiled(grad_out)
         k, s = self.kernel_size, self.stride
         oh, ow = grad_out.shape[2:]
         dx = np.zeros(self._x_shape, dtype=grad_out.dtype)
         for pos in range(k * k):  # one strided add per window position
             i, j = divmod(pos, k)
-            dx[:, :, i : i + s * oh : s, j : j + s * ow : s] += np.where(self._argmax == pos, grad_out, 0)
+            dx[:, :, i : i + s * oh : s, j : j + s * ow : s] += grad_out * (self._argmax == pos)
+        return dx
+
+    def _backward_tiled(self, grad_out):
+        n, c, oh, ow = grad_out.shape
+        k = self.kernel_size
+        rows = _route(grad_out, self._argmax_h, k, axis=3).reshape(n, c, oh * k, ow)
+        tiles = _route(rows, self._argmax_w, k, axis=4).reshape(n, c, oh * k, ow * k)
+        if tiles.shape == self._x_shape:
+            return tiles
+        dx = np.zeros(self._x_shape, dtype=grad_out.dtype)  # rows/columns no window covers get 0
+        dx[:, :, : oh * k, : ow * k] = tiles
         return dx
 
     def config(self):
         return {"kernel_size": self.kernel_size, "stride": self.stride}
+
+
+def _running_max(x: np.ndarray, axis: int):
+    """Max of ``x`` along ``axis`` and the index of its first maximum (int8)."""
+    size, at = x.shape[axis], (slice(None),) * axis
+    out = x[at + (0,)].copy()
+    first = np.zeros(out.shape, dtype=np.int8 if size < 128 else np.int32)
+    for i in range(1, size):
+        candidate = x[at + (i,)]
+        later = candidate > out  # strict: ties keep the first maximum
+        first += (i - first) * later  # arithmetic: several times faster than np.where/copyto here
+        np.maximum(out, candidate, out=out)
+    return out, first
+
+
+def _route(grad: np.ndarray, index: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """The inverse of ``_running_max``: ``grad`` placed at ``index`` along a new ``axis`` of ``size``."""
+    routed = np.zeros(grad.shape[:axis] + (size,) + grad.shape[axis:], dtype=grad.dtype)
+    for i in range(size):
+        np.multiply(grad, index == i, out=routed[(slice(None),) * axis + (i,)])
+    return routed
 
 
 class Flatten(Layer):

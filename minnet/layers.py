@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .utils import as_generator, check_positive_int
+from .utils import as_generator
+from .validate import check_array, check_float_dtype, check_int, check_real
 
 
 class Layer:
@@ -36,6 +37,14 @@ class Layer:
 
     def __call__(self, x):
         return self.forward(x)
+
+    def __getattr__(self, name):
+        # Only reached for a missing attribute: a cache that backward reads before any forward filled it.
+        if name.startswith("_") and not name.startswith("__"):
+            raise ForwardFirstError(
+                f"{type(self).__name__}.backward needs the values of a forward pass: call forward(x) first"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def buffers(self) -> dict[str, np.ndarray]:
         """Non-trainable state saved with the model (BatchNorm running stats)."""
@@ -64,16 +73,13 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-def _check_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+class ForwardFirstError(ValueError, AttributeError):
+    """``backward`` was called before ``forward`` (an AttributeError too, so ``hasattr`` works)."""
 
 
 def _check_input(layer: Layer, x) -> np.ndarray:
-    """``x`` as an array, or a ValueError naming the layer and both shapes."""
-    x = np.asarray(x)
+    """``x`` as an array of real numbers, or an error naming the layer and both shapes."""
+    x = check_array("x", x, finite=False, non_empty=False)
     expected = layer.expected_input(x.shape[1:]) if x.ndim else "({N}...)"
     if expected is not None:
         raise ValueError(f"{layer!r} expects input of shape {expected.format(N='N, ')}, got shape {x.shape}")
@@ -89,9 +95,9 @@ class Dense(Layer):
 
     def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32):
         super().__init__()
-        self.in_features = check_positive_int("in_features", in_features)
-        self.out_features = check_positive_int("out_features", out_features)
-        self.dtype = _check_dtype(dtype)
+        self.in_features = check_int("in_features", in_features, low=1)
+        self.out_features = check_int("out_features", out_features, low=1)
+        self.dtype = check_float_dtype("dtype", dtype)
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
@@ -135,14 +141,12 @@ class Conv2d(Layer):
 
     def __init__(self, in_channels, out_channels, kernel_size, *, stride=1, padding=0, rng=None, dtype=np.float32):
         super().__init__()
-        self.in_channels = check_positive_int("in_channels", in_channels)
-        self.out_channels = check_positive_int("out_channels", out_channels)
-        self.kernel_size = check_positive_int("kernel_size", kernel_size)
-        self.stride = check_positive_int("stride", stride)
-        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-            raise ValueError(f"padding must be an int >= 0, got {padding!r}")
-        self.padding = int(padding)
-        self.dtype = _check_dtype(dtype)
+        self.in_channels = check_int("in_channels", in_channels, low=1)
+        self.out_channels = check_int("out_channels", out_channels, low=1)
+        self.kernel_size = check_int("kernel_size", kernel_size, low=1)
+        self.stride = check_int("stride", stride, low=1)
+        self.padding = check_int("padding", padding, low=0)
+        self.dtype = check_float_dtype("dtype", dtype)
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
@@ -221,8 +225,8 @@ class MaxPool2d(Layer):
 
     def __init__(self, kernel_size=2, stride=None):
         super().__init__()
-        self.kernel_size = check_positive_int("kernel_size", kernel_size)
-        self.stride = self.kernel_size if stride is None else check_positive_int("stride", stride)
+        self.kernel_size = check_int("kernel_size", kernel_size, low=1)
+        self.stride = self.kernel_size if stride is None else check_int("stride", stride, low=1)
 
     def output_shape(self, input_shape):
         c, h, w = input_shape
@@ -376,9 +380,7 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5, *, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_real("p", p, low=0, high=1, high_inclusive=False)
         self.rng = as_generator(rng)
 
     def forward(self, x):
@@ -409,13 +411,10 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features, *, momentum=0.1, eps=1e-5, dtype=np.float32):
         super().__init__()
-        self.num_features = check_positive_int("num_features", num_features)
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps!r}")
-        self.momentum, self.eps = float(momentum), float(eps)
-        self.dtype = _check_dtype(dtype)
+        self.num_features = check_int("num_features", num_features, low=1)
+        self.momentum = check_real("momentum", momentum, low=0, high=1)
+        self.eps = check_real("eps", eps, low=0, low_inclusive=False)
+        self.dtype = check_float_dtype("dtype", dtype)
         self.params["gamma"] = np.ones(num_features, dtype=self.dtype)
         self.params["beta"] = np.zeros(num_features, dtype=self.dtype)
         self.running_mean = np.zeros(num_features, dtype=self.dtype)

@@ -23,9 +23,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .layers import Conv2d
-from .model import _ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, read_model_file
+from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, read_model_file
 from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
-from .utils import check_positive_int
+from .validate import check_int
 
 FORMATS = ("dense", "csr", "bitmask")
 _VALUES, _BITS = "_values", "_bits"  # suffixes of a masked parameter's entries in a sparse file
@@ -152,8 +152,8 @@ def bytes_per_layer(model, fmt: str = "dense", *, dtype_bytes: int = 4, index_by
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
     dtype_bytes, index_bytes = (
-        check_positive_int("dtype_bytes", dtype_bytes),
-        check_positive_int("index_bytes", index_bytes),
+        check_int("dtype_bytes", dtype_bytes, low=1),
+        check_int("index_bytes", index_bytes, low=1),
     )
     weighted = set(prunable_layers(model, include_output=True))
     return {
@@ -178,7 +178,7 @@ def save_sparse(model, path: str | os.PathLike) -> None:
     8 entries a byte (``np.packbits``); other parameters and buffers dense.
     Read it back with ``load_sparse``."""
     state = model.state_dict()
-    arrays = {_ARCHITECTURE_KEY: np.array(json.dumps(model.architecture()))}
+    arrays = {ARCHITECTURE_KEY: np.array(json.dumps(model.architecture()))}
     for name, value in state.items():
         if name.endswith(MASK_SUFFIX):
             continue
@@ -243,7 +243,7 @@ def measure_latency(fn_or_model, x, *, warmup: int = 3, repeats: int = 20) -> La
     with ``time.perf_counter``: ``warmup`` untimed calls, then ``repeats`` timed ones."""
     if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
         raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
-    repeats = check_positive_int("repeats", repeats)
+    repeats = check_int("repeats", repeats, low=1)
     if isinstance(fn_or_model, Sequential):
         x = np.asarray(x)
         if x.ndim == 0 or len(x) == 0:
@@ -283,7 +283,7 @@ def compare_latency(contenders: dict, *, rounds: int = 5, repeats: int = 3, warm
     """
     if not isinstance(contenders, dict) or not contenders:
         raise TypeError(f"contenders must be a non-empty dict name -> (fn_or_model, x), got {contenders!r}")
-    rounds = check_positive_int("rounds", rounds)
+    rounds = check_int("rounds", rounds, low=1)
     samples = {name: [] for name in contenders}
     if warmup:
         for fn, x in contenders.values():

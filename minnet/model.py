@@ -6,13 +6,15 @@ import copy
 import json
 import os
 import re
+import zipfile
 
 import numpy as np
 
 from .layers import LAYER_TYPES, Conv2d, Dense, Layer
+from .validate import check_array, check_bool, check_int, check_path
 
 MASK_SUFFIX = "_mask"
-_ARCHITECTURE_KEY = "__architecture__"
+ARCHITECTURE_KEY = "__architecture__"
 
 
 class Sequential:
@@ -31,18 +33,17 @@ class Sequential:
     # -- computing ---------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Output of the last layer for a batch ``x`` of shape (N, ...)."""
-        x = np.asarray(x)
-        if x.ndim == 0 or x.shape[0] == 0:
-            raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
-        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-            raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
         return self.forward_keeping(x, ())[0]
 
     __call__ = forward
 
     def forward_keeping(self, x: np.ndarray, keep) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Like ``forward``, and also return the outputs of the layers whose
-        indices are in ``keep`` (for activation-based importance scores)."""
+        indices are in ``keep`` (for activation-based importance scores).
+        The batch is checked against every layer first, so a misfit raises
+        before any layer (a BatchNorm's running statistics) has changed."""
+        x = _check_batch(x)
+        self._check_fits(x.shape[1:], f"x of shape {x.shape}")
         kept = {}
         for i, layer in enumerate(self.layers):
             try:
@@ -51,12 +52,21 @@ class Sequential:
                 raise ValueError(f"layer {i}: {exc}") from None
             if i in keep:
                 kept[i] = x
+        self._output_shape = x.shape
         return x, kept
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``grad_out`` (dLoss/dOutput); fills each ``layer.grads``.
         Returns dLoss/dInput. ``input_grad=False`` lets a first Dense or Conv2d
         layer skip that last product, which training never uses (returns None)."""
+        input_grad = check_bool("input_grad", input_grad)
+        expected = getattr(self, "_output_shape", None)
+        if expected is None:
+            raise ValueError("backward needs the values of a forward pass: call model.forward(x) first")
+        if np.shape(grad_out) != expected:
+            raise ValueError(
+                f"grad_out must have the shape of the last forward output {expected}, got {np.shape(grad_out)}"
+            )
         for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
         first = self.layers[0]
@@ -66,12 +76,12 @@ class Sequential:
 
     def inference(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Outputs in eval mode, computed in batches; the mode is restored after."""
+        batch_size = check_int("batch_size", batch_size, low=1)
+        x = _check_batch(x)
+        self._check_fits(x.shape[1:], f"x of shape {x.shape}")
         was_training = self.training
         self.eval()
         try:
-            x = np.asarray(x)
-            if x.ndim == 0 or x.shape[0] == 0:
-                raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
             return np.concatenate([self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
         finally:
             self.train(was_training)
@@ -83,8 +93,9 @@ class Sequential:
     # -- modes and parameters ---------------------------------------------------
     def train(self, mode: bool = True) -> "Sequential":
         """Training mode (Dropout drops, BatchNorm uses batch statistics)."""
+        mode = check_bool("mode", mode)
         for layer in self.layers:
-            layer.training = bool(mode)
+            layer.training = mode
         return self
 
     def eval(self) -> "Sequential":
@@ -128,42 +139,53 @@ class Sequential:
 
     def load_state_dict(self, state: dict) -> None:
         """Set parameters, buffers and masks from ``state`` (as made by
-        ``state_dict``). Everything is checked before anything changes."""
+        ``state_dict``). Every entry is checked before anything changes:
+        names, shapes, real finite values (masks: bool)."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict of name -> array (from state_dict()), got {type(state).__name__}")
         expected, param_names = {}, set()
         for i, layer in enumerate(self.layers):
             for key, value in {**layer.params, **layer.buffers()}.items():
                 expected[f"{i}.{key}"] = value
             param_names.update(f"{i}.{key}" for key in layer.params)
+        bad_keys = [k for k in state if not isinstance(k, str)]
+        if bad_keys:
+            raise TypeError(f"state dict keys must be names such as '0.W', got {bad_keys[0]!r}")
         masks = {k: v for k, v in state.items() if k.endswith(MASK_SUFFIX)}
         values = {k: v for k, v in state.items() if not k.endswith(MASK_SUFFIX)}
         missing = sorted(set(expected) - set(values))
         unexpected = sorted(set(values) - set(expected))
         if missing or unexpected:
             raise ValueError(f"state dict does not match the model: missing {missing}, unexpected {unexpected}")
+        checked = {}
         for name, target in expected.items():
-            if np.shape(values[name]) != target.shape:
+            value = check_array(f"state dict entry {name!r}", values[name], non_empty=False)
+            if value.shape != target.shape:
                 raise ValueError(
-                    f"state dict entry {name!r} has shape {np.shape(values[name])}, "
+                    f"state dict entry {name!r} has shape {value.shape}, "
                     f"but the model's parameter has shape {target.shape}"
                 )
+            checked[name] = value
         for name, mask in masks.items():
             param = name[: -len(MASK_SUFFIX)]
             if param not in param_names:
                 raise ValueError(f"state dict has mask {name!r} for no parameter of the model")
-            if np.shape(mask) != expected[param].shape or np.asarray(mask).dtype != bool:
+            mask = np.asarray(mask)
+            if mask.shape != expected[param].shape or mask.dtype != bool:
                 raise ValueError(
                     f"mask {name!r} must be a bool array of shape {expected[param].shape}, "
-                    f"got {np.asarray(mask).dtype} array of shape {np.shape(mask)}"
+                    f"got {mask.dtype} array of shape {mask.shape}"
                 )
+            checked[name] = mask
         for i, layer in enumerate(self.layers):
             layer.masks = {}
             for key in layer.params:
-                layer.params[key] = np.array(values[f"{i}.{key}"], dtype=layer.params[key].dtype)
-                if f"{i}.{key}{MASK_SUFFIX}" in masks:
-                    layer.masks[key] = np.array(masks[f"{i}.{key}{MASK_SUFFIX}"], dtype=bool)
+                layer.params[key] = np.array(checked[f"{i}.{key}"], dtype=layer.params[key].dtype)
+                if f"{i}.{key}{MASK_SUFFIX}" in checked:
+                    layer.masks[key] = np.array(checked[f"{i}.{key}{MASK_SUFFIX}"], dtype=bool)
                     layer.params[key] *= layer.masks[key]
             for key, buffer in layer.buffers().items():
-                buffer[...] = values[f"{i}.{key}"]
+                buffer[...] = checked[f"{i}.{key}"]
 
     def architecture(self) -> list[dict]:
         """The layer types and constructor arguments, JSON-friendly."""
@@ -171,25 +193,41 @@ class Sequential:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write architecture, parameters, buffers and masks to one ``.npz``
-        file (no pickle). Read it back with ``Sequential.load(path)``."""
+        file (no pickle); ``.npz`` is added to a path without it, as NumPy
+        does. Read it back with ``minnet.load(path)``."""
+        path = check_path("path", path)
         arch = np.array(json.dumps(self.architecture()))
-        np.savez(path, **{_ARCHITECTURE_KEY: arch}, **self.state_dict())
+        np.savez(path, **{ARCHITECTURE_KEY: arch}, **self.state_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Sequential":
-        """Rebuild a model saved with ``save``."""
+        """Rebuild a model saved with ``save`` (``"m"`` finds ``"m.npz"`` too)."""
+        path = npz_path(path)
         arch, state = read_model_file(path)
-        model = cls.from_architecture(arch, source=repr(os.fspath(path)))
-        model.load_state_dict(state)
+        model = cls.from_architecture(arch, source=repr(path))
+        try:
+            model.load_state_dict(state)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path!r} is not a valid minnet model file: {exc}") from None
         return model
 
     @classmethod
     def from_architecture(cls, arch: list[dict], *, source: str = "the architecture") -> "Sequential":
         """A fresh model from ``architecture()``'s description (weights drawn anew)."""
-        for spec in arch:
-            if spec["type"] not in LAYER_TYPES:
-                raise ValueError(f"unknown layer type {spec['type']!r} in {source}")
-        return cls(*(LAYER_TYPES[spec["type"]](**spec["config"]) for spec in arch))
+        if not isinstance(arch, list) or not arch:
+            raise ValueError(f"{source} must describe a non-empty list of layers, got {type(arch).__name__}")
+        layers = []
+        for i, spec in enumerate(arch):
+            if not (isinstance(spec, dict) and isinstance(spec.get("config"), dict) and spec.get("type") in LAYER_TYPES):
+                raise ValueError(
+                    f"layer {i} in {source} must be {{'type': one of {sorted(LAYER_TYPES)}, 'config': {{...}}}}, "
+                    f"got {str(spec)[:80]}"
+                )
+            try:
+                layers.append(LAYER_TYPES[spec["type"]](**spec["config"]))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"layer {i} ({spec['type']}) in {source} cannot be built: {exc}") from None
+        return cls(*layers)
 
     # -- display ---------------------------------------------------------------
     def output_shapes(self, input_shape: tuple) -> list[tuple]:
@@ -204,14 +242,19 @@ class Sequential:
                 f"input_shape must be one example's shape, a tuple of positive ints such as (784,) "
                 f"or (1, 28, 28), got {input_shape!r}"
             )
-        shape, shapes = tuple(int(s) for s in input_shape), []
+        shape = tuple(int(s) for s in input_shape)
+        return self._check_fits(shape, f"input_shape {shape} (one example, no batch axis)")
+
+    def _check_fits(self, shape: tuple, what: str) -> list[tuple]:
+        """Each layer's output shape for one example of ``shape``; a ValueError
+        naming the first layer that does not accept its input."""
+        shapes = []
         for i, layer in enumerate(self.layers):
             expected = layer.expected_input(shape)
             if expected is not None:
                 raise ValueError(
-                    f"input_shape {tuple(input_shape)} does not fit the model: layer {i} ({layer!r}) "
-                    f"expects one example of shape {_one_example(expected)}, got {shape} "
-                    "(input_shape has no batch axis)"
+                    f"{what} does not fit the model: layer {i} ({layer!r}) expects one example of shape "
+                    f"{_one_example(expected)}, got {shape}"
                 )
             shape = tuple(layer.output_shape(shape))
             shapes.append(shape)
@@ -238,13 +281,52 @@ class Sequential:
         return self.layers[index]
 
 
+def npz_path(path) -> str:
+    """The file ``save`` wrote for ``path``: ``path`` itself, or ``path + ".npz"``
+    as ``np.savez`` names it; FileNotFoundError naming both when neither exists."""
+    path = check_path("path", path)
+    if os.path.isfile(path):
+        return path
+    if not path.endswith(".npz") and os.path.isfile(path + ".npz"):
+        return path + ".npz"
+    tried = repr(path) + ("" if path.endswith(".npz") else f" or {path + '.npz'!r}")
+    raise FileNotFoundError(f"no model file {tried}")
+
+
+def read_npz(path: str) -> dict[str, np.ndarray]:
+    """Every array of a ``.npz`` file, read without pickle; a ValueError naming
+    the file when it is damaged, empty, or not a ``.npz`` archive."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not a .npz archive")
+            return {key: data[key] for key in data.files}
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        reason = str(exc) or type(exc).__name__
+        raise ValueError(f"{path!r} is not a readable minnet .npz file ({reason})") from None
+
+
 def read_model_file(path: str | os.PathLike) -> tuple[list[dict], dict[str, np.ndarray]]:
     """The architecture and the stored arrays of a minnet ``.npz`` model file."""
-    with np.load(path, allow_pickle=False) as data:
-        if _ARCHITECTURE_KEY not in data:
-            raise ValueError(f"{os.fspath(path)!r} is not a minnet model file (no architecture entry)")
-        arch = json.loads(str(data[_ARCHITECTURE_KEY]))
-        return arch, {k: data[k] for k in data.files if k != _ARCHITECTURE_KEY}
+    path = npz_path(path)
+    arrays = read_npz(path)
+    if ARCHITECTURE_KEY not in arrays:
+        raise ValueError(f"{path!r} is not a minnet model file (no architecture entry)")
+    try:
+        arch = json.loads(str(arrays.pop(ARCHITECTURE_KEY)))
+    except ValueError as exc:
+        raise ValueError(f"{path!r} has a damaged architecture entry ({exc})") from None
+    return arch, arrays
+
+
+def _check_batch(x) -> np.ndarray:
+    """``x`` as a non-empty batch (N, ...) of finite real numbers."""
+    x = check_array("x", x, min_ndim=1, non_empty=False)
+    if x.size == 0:
+        raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
+    return x
 
 
 def _one_example(template: str) -> str:

@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from .utils import check_non_negative, check_positive_int
+from .validate import check_int, check_real
 
 
 def constant_schedule():
@@ -28,15 +28,15 @@ def constant_schedule():
 
 def step_schedule(step_size: int, gamma: float = 0.1):
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
-    step_size = check_positive_int("step_size", step_size)
-    check_non_negative("gamma", gamma)
+    step_size = check_int("step_size", step_size, low=1)
+    check_real("gamma", gamma, low=0)
     return lambda epoch: gamma ** (epoch // step_size)
 
 
 def cosine_schedule(epochs: int, final_factor: float = 0.0):
     """Cosine decay from factor 1 at epoch 0 to ``final_factor`` at ``epochs``."""
-    epochs = check_positive_int("epochs", epochs)
-    check_non_negative("final_factor", final_factor)
+    epochs = check_int("epochs", epochs, low=1)
+    check_real("final_factor", final_factor, low=0)
 
     def schedule(epoch):
         t = min(epoch, epochs) / epochs
@@ -111,7 +111,7 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs a momentum > 0, got momentum=0")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
-        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.weight_decay = check_real("weight_decay", weight_decay, low=0)
 
     def _update(self, name, param, grad, lr):
         if self.weight_decay:
@@ -145,7 +145,7 @@ class Adam(Optimizer):
             raise ValueError(f"eps must be > 0, got {eps!r}")
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = float(eps)
-        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.weight_decay = check_real("weight_decay", weight_decay, low=0)
 
     def _update(self, name, param, grad, lr):
         if self.weight_decay:

@@ -15,7 +15,8 @@ import numpy as np
 
 from .losses import check_labels, softmax_cross_entropy
 from .optim import Adam, Optimizer
-from .utils import as_generator, check_positive_int
+from .utils import as_generator
+from .validate import check_int
 
 
 class Evaluation(NamedTuple):
@@ -93,7 +94,7 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0, restore_best: bool = True):
         if monitor not in ("val_loss", "val_accuracy"):
             raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-        self.monitor, self.patience, self.min_delta = monitor, check_positive_int("patience", patience), min_delta
+        self.monitor, self.patience, self.min_delta = monitor, check_int("patience", patience, low=1), min_delta
         self.restore_best = restore_best
 
     def on_train_begin(self, model, optimizer):
@@ -191,8 +192,8 @@ def fit(
     is evaluated after every epoch. If the loss becomes NaN or infinite, the
     model is put back as it was before ``fit`` and FloatingPointError says where.
     """
-    epochs = check_positive_int("epochs", epochs)
-    batch_size = check_positive_int("batch_size", batch_size)
+    epochs = check_int("epochs", epochs, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1)
     X, y = _check_data(X, y, "training")
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:

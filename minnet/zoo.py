@@ -7,7 +7,8 @@ import numpy as np
 from .layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU
 from .layers import activation as make_activation
 from .model import Sequential
-from .utils import as_generator, check_positive_int
+from .utils import as_generator
+from .validate import check_int
 
 
 def mlp(
@@ -18,7 +19,7 @@ def mlp(
     Between Dense layers: optional BatchNorm, then the activation, then
     optional Dropout. The last layer outputs logits (no activation).
     """
-    sizes = [check_positive_int("sizes[i]", s) for s in sizes]
+    sizes = [check_int("sizes[i]", s, low=1) for s in sizes]
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output size, got {sizes}")
     make_activation(activation)  # fails early on an unknown name
@@ -49,7 +50,7 @@ def small_cnn(
     """Two 3x3 conv blocks (conv, [BatchNorm], ReLU, 2x2 max-pool after the
     second), then Dense -> ReLU -> Dense. Sized for 8x8 digits by default."""
     gen = as_generator(rng)
-    c1, c2 = (check_positive_int("channels[i]", c) for c in channels)
+    c1, c2 = (check_int("channels[i]", c, low=1) for c in channels)
     layers = [Conv2d(in_channels, c1, 3, padding=1, rng=gen, dtype=dtype)]
     layers += [BatchNorm(c1, dtype=dtype)] if batchnorm else []
     layers += [ReLU(), Conv2d(c1, c2, 3, padding=1, rng=gen, dtype=dtype)]

@@ -175,7 +175,7 @@ def test_regression_with_mse():
         ({"y": np.arange(10) + 5}, ValueError, ["[0, 10)", "10"]),
         ({"y": np.arange(9)}, ValueError, ["same length", "10", "9"]),
         ({"X": np.zeros((0, 64))}, ValueError, ["non-empty"]),
-        ({"X": np.zeros((10, 63))}, ValueError, ["(N, 64)", "(1, 63)"]),
+        ({"X": np.zeros((10, 63))}, ValueError, ["(64,)", "(63,)", "layer 0"]),
         ({"epochs": 0}, ValueError, ["epochs", "0"]),
         ({"batch_size": -1}, ValueError, ["batch_size", "-1"]),
         ({"optimizer": "adam"}, TypeError, ["Optimizer", "str"]),

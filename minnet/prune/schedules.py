@@ -39,7 +39,7 @@ import numbers
 
 import numpy as np
 
-from ..utils import check_positive_int
+from ..validate import check_int
 
 __all__ = [
     "ConstantSparsity",
@@ -264,7 +264,7 @@ class PolynomialDecay(_StepSchedule):
         self.initial_sparsity, self.final_sparsity = initial, final
         self.begin_step, self.end_step = begin, end
         self.power = power
-        self.frequency = check_positive_int("frequency", frequency)
+        self.frequency = check_int("frequency", frequency, low=1)
 
     def sparsity(self, step: int) -> float:
         step = _check_step(step)
@@ -315,7 +315,7 @@ class ConstantSparsity(_StepSchedule):
                 )
         self.target_sparsity = target
         self.begin_step, self.end_step = begin, end_step
-        self.frequency = check_positive_int("frequency", frequency)
+        self.frequency = check_int("frequency", frequency, low=1)
 
     def sparsity(self, step: int) -> float:
         _check_step(step)
@@ -352,7 +352,7 @@ class FromFunction(_StepSchedule):
                 raise ValueError(f"end_step must be None or >= begin_step, got begin_step={begin}, end_step={end_step}")
         self.fn = fn
         self.begin_step, self.end_step = begin, end_step
-        self.frequency = check_positive_int("frequency", frequency)
+        self.frequency = check_int("frequency", frequency, low=1)
 
     def sparsity(self, step: int) -> float:
         step = _check_step(step)
@@ -433,7 +433,7 @@ class Iterative(_RoundSchedule):
         if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0.0 < f < 1.0:
             raise ValueError(f"fraction_per_round must be a number in (0, 1), got {f!r}")
         self.fraction_per_round = float(f)
-        self.rounds = check_positive_int("rounds", rounds)
+        self.rounds = check_int("rounds", rounds, low=1)
 
     @classmethod
     def to_target(cls, final_sparsity, rounds) -> Iterative:
@@ -442,7 +442,7 @@ class Iterative(_RoundSchedule):
         s = final_sparsity
         if isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0.0 < s < 1.0:
             raise ValueError(f"final_sparsity must be a number in (0, 1), got {s!r}")
-        rounds = check_positive_int("rounds", rounds)
+        rounds = check_int("rounds", rounds, low=1)
         return cls(1.0 - (1.0 - float(s)) ** (1.0 / rounds), rounds)
 
     @property

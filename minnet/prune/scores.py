@@ -36,7 +36,8 @@ import numpy as np
 
 from ..layers import ACTIVATIONS, BatchNorm, ReLU
 from ..losses import softmax_cross_entropy
-from ..utils import as_generator, check_positive_int
+from ..utils import as_generator
+from ..validate import check_int
 from .base import parse_name, prunable_layers, tied_batchnorm, unit_axis, weight_names
 from .masks import slice_norms
 
@@ -224,7 +225,7 @@ def obd_scores(model, X, y, *, loss=softmax_cross_entropy, batch_size=32, names=
     """
     names = _check_names(model, names)
     X, y = _check_batch(X, y)
-    batch_size = check_positive_int("batch_size", batch_size)
+    batch_size = check_int("batch_size", batch_size, low=1)
     loss, work = _check_loss(loss), _eval_copy(model)
     starts = range(0, len(X), batch_size)
     fisher = {name: 0.0 for name in names}

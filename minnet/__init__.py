@@ -23,7 +23,8 @@ from .layers import (
 )
 from .model import Sequential
 from .optim import SGD, Adam, cosine_schedule, step_schedule
-from .train import Callback, EarlyStopping, Evaluation, History, Snapshot, evaluate, fit
+from .threads import get_num_threads, set_num_threads
+from .train import Callback, DivergenceError, EarlyStopping, Evaluation, History, Snapshot, evaluate, fit
 from .zoo import lenet5, mlp, small_cnn
 
 load = Sequential.load
@@ -38,6 +39,7 @@ __all__ = [
     "Callback",
     "Conv2d",
     "Dense",
+    "DivergenceError",
     "Dropout",
     "EarlyStopping",
     "Evaluation",
@@ -55,12 +57,14 @@ __all__ = [
     "data",
     "evaluate",
     "fit",
+    "get_num_threads",
     "gradcheck",
     "lenet5",
     "load",
     "losses",
     "mlp",
     "optim",
+    "set_num_threads",
     "small_cnn",
     "sparse",
     "step_schedule",

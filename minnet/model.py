@@ -11,6 +11,7 @@ import zipfile
 import numpy as np
 
 from .layers import LAYER_TYPES, Conv2d, Dense, Layer
+from .threads import blas_threads
 from .validate import check_array, check_bool, check_int, check_path
 
 MASK_SUFFIX = "_mask"
@@ -74,6 +75,7 @@ class Sequential:
             return first.backward(grad_out, input_grad=False)
         return first.backward(grad_out)
 
+    @blas_threads
     def inference(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Outputs in eval mode, computed in batches; the mode is restored after."""
         batch_size = check_int("batch_size", batch_size, low=1)

@@ -14,11 +14,10 @@ epoch is ``lr * schedule(epoch)``. ``fit`` tells the optimizer the epoch.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from .validate import check_int, check_real
+from .validate import check_bool, check_callable, check_int, check_real, is_real
 
 
 def constant_schedule():
@@ -29,14 +28,14 @@ def constant_schedule():
 def step_schedule(step_size: int, gamma: float = 0.1):
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
     step_size = check_int("step_size", step_size, low=1)
-    check_real("gamma", gamma, low=0)
+    gamma = check_real("gamma", gamma, low=0)
     return lambda epoch: gamma ** (epoch // step_size)
 
 
 def cosine_schedule(epochs: int, final_factor: float = 0.0):
     """Cosine decay from factor 1 at epoch 0 to ``final_factor`` at ``epochs``."""
     epochs = check_int("epochs", epochs, low=1)
-    check_real("final_factor", final_factor, low=0)
+    final_factor = check_real("final_factor", final_factor, low=0)
 
     def schedule(epoch):
         t = min(epoch, epochs) / epochs
@@ -45,18 +44,13 @@ def cosine_schedule(epochs: int, final_factor: float = 0.0):
     return schedule
 
 
-SCHEDULES = {"constant": constant_schedule, "step": step_schedule, "cosine": cosine_schedule}
-
-
 class Optimizer:
     """Base class: learning rate, schedule, state by name, re-masking."""
 
     def __init__(self, lr: float, schedule=None):
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or not math.isfinite(lr):
-            raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-        if schedule is not None and not callable(schedule):
-            raise TypeError(f"schedule must be a callable epoch -> factor, got {type(schedule).__name__}")
-        self.lr = float(lr)
+        self.lr = check_real("lr", lr, low=0)
+        if schedule is not None:
+            check_callable("schedule", schedule, "a callable epoch -> factor")
         self.schedule = schedule or constant_schedule()
         self.epoch = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
@@ -64,15 +58,39 @@ class Optimizer:
     @property
     def current_lr(self) -> float:
         """The learning rate used now: ``lr * schedule(epoch)``."""
-        return self.lr * self.schedule(self.epoch)
+        return self.lr_at(self.epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        """``lr * schedule(epoch)``; a ValueError when the schedule's factor is
+        not a finite number >= 0 (it would make the weights NaN or reverse learning)."""
+        factor = self.schedule(epoch)
+        if not is_real(factor) or not math.isfinite(factor) or factor < 0:
+            raise ValueError(
+                f"the schedule must return a finite factor >= 0 for every epoch, got {factor!r} at epoch {epoch}"
+            )
+        return self.lr * float(factor)
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.epoch = check_int("epoch", epoch, low=0)
 
     def step(self, model) -> None:
-        """Update every parameter of ``model`` from its gradient, in place."""
+        """Update every parameter of ``model`` from its gradient, in place.
+        Everything is checked before the first parameter moves: the gradients'
+        shapes, and that the state kept for each name still fits (a model
+        shrunk since needs ``reset()`` or a new optimizer)."""
         lr = self.current_lr
-        for name, layer, key in model.parameter_slots():
+        slots = _slots(model)
+        for name, layer, key in slots:
+            grad, param = layer.grads.get(key), layer.params[key]
+            if grad is not None and np.shape(grad) != param.shape:
+                raise ValueError(f"the gradient of {name!r} has shape {np.shape(grad)}, the parameter {param.shape}")
+            for buffer in self.state.get(name, {}).values():
+                if isinstance(buffer, np.ndarray) and buffer.shape != param.shape:
+                    raise ValueError(
+                        f"this optimizer's state for {name!r} has shape {buffer.shape}, but the parameter now has "
+                        f"shape {param.shape} (was the model shrunk?); call optimizer.reset() or make a new optimizer"
+                    )
+        for name, layer, key in slots:
             grad = layer.grads.get(key)
             if grad is None:
                 continue
@@ -105,12 +123,10 @@ class SGD(Optimizer):
         schedule=None,
     ):
         super().__init__(lr, schedule)
-        if not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        if nesterov and momentum == 0:
+        self.momentum = check_real("momentum", momentum, low=0, high=1, high_inclusive=False)
+        self.nesterov = check_bool("nesterov", nesterov)
+        if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0, got momentum=0")
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
         self.weight_decay = check_real("weight_decay", weight_decay, low=0)
 
     def _update(self, name, param, grad, lr):
@@ -139,12 +155,10 @@ class Adam(Optimizer):
         self, lr: float = 1e-3, *, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0, schedule=None
     ):
         super().__init__(lr, schedule)
-        if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps!r}")
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1), got {betas!r}")
+        self.betas = tuple(check_real(f"betas[{i}]", b, low=0, high=1, high_inclusive=False) for i, b in enumerate(betas))
+        self.eps = check_real("eps", eps, low=0, low_inclusive=False)
         self.weight_decay = check_real("weight_decay", weight_decay, low=0)
 
     def _update(self, name, param, grad, lr):
@@ -167,11 +181,9 @@ class Adam(Optimizer):
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
-
-
-def make_optimizer(name: str, **options) -> Optimizer:
-    """An optimizer by name, e.g. ``make_optimizer("adam", lr=1e-3)``."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
-    return OPTIMIZERS[name](**options)
+def _slots(model) -> list:
+    """``model.parameter_slots()`` as a list, or a TypeError for something that is not a model."""
+    slots = getattr(model, "parameter_slots", None)
+    if not callable(slots):
+        raise TypeError(f"model must be a minnet Sequential, got {type(model).__name__}")
+    return list(slots())

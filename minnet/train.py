@@ -7,6 +7,7 @@ evaluate(model, data.X_test, data.y_test).accuracy
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -15,8 +16,14 @@ import numpy as np
 
 from .losses import check_labels, softmax_cross_entropy
 from .optim import Adam, Optimizer
+from .threads import blas_threads
 from .utils import as_generator
-from .validate import check_int
+from .validate import check_array, check_bool, check_callable, check_choice, check_int, check_real
+
+
+class DivergenceError(FloatingPointError, ValueError):
+    """Training produced a NaN or infinite loss or weights; ``fit`` has put the
+    model, the optimizer and the generators back as they were before it."""
 
 
 class Evaluation(NamedTuple):
@@ -72,7 +79,10 @@ class History:
 
 
 class Callback:
-    """Hooks that ``fit`` calls. Return True from ``on_epoch_end`` to stop."""
+    """Hooks that ``fit`` calls. Return True from ``on_epoch_end`` to stop.
+    ``needs_validation``: fit refuses to start without validation data."""
+
+    needs_validation = False
 
     def on_train_begin(self, model, optimizer):
         pass
@@ -91,11 +101,13 @@ class EarlyStopping(Callback):
     """Stop when the validation ``monitor`` has not improved by ``min_delta``
     for ``patience`` epochs; optionally put back the best weights at the end."""
 
+    needs_validation = True
+
     def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0, restore_best: bool = True):
-        if monitor not in ("val_loss", "val_accuracy"):
-            raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-        self.monitor, self.patience, self.min_delta = monitor, check_int("patience", patience, low=1), min_delta
-        self.restore_best = restore_best
+        self.monitor = check_choice("monitor", monitor, ("val_loss", "val_accuracy"))
+        self.patience = check_int("patience", patience, low=1)
+        self.min_delta = check_real("min_delta", min_delta, low=0)
+        self.restore_best = check_bool("restore_best", restore_best)
 
     def on_train_begin(self, model, optimizer):
         self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
@@ -125,9 +137,10 @@ class Snapshot(Callback):
     def __init__(self, *, epoch: int | None = None, step: int | None = None):
         if (epoch is None) == (step is None):
             raise ValueError(f"give exactly one of epoch or step, got epoch={epoch!r}, step={step!r}")
-        at = epoch if step is None else step
-        if isinstance(at, bool) or not isinstance(at, (int, np.integer)) or at < 0:
-            raise ValueError(f"{'epoch' if step is None else 'step'} must be an int >= 0, got {at!r}")
+        if step is None:
+            epoch = check_int("epoch", epoch, low=0)
+        else:
+            step = check_int("step", step, low=0)
         self.epoch, self.step, self.state = epoch, step, None
 
     def on_train_begin(self, model, optimizer):
@@ -145,12 +158,14 @@ class Snapshot(Callback):
 
 
 def _check_data(X, y, name: str):
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim < 2 or X.shape[0] == 0:
+    X = check_array(f"{name} inputs", X, finite=False, non_empty=False)
+    y = check_array(f"{name} labels", y, finite=False, non_empty=False)
+    if X.ndim < 2 or X.shape[0] == 0 or X.size == 0:
         raise ValueError(f"{name} inputs must be a non-empty batch of shape (N, ...), got shape {X.shape}")
-    if len(y) != len(X):
-        raise ValueError(f"{name} inputs and labels must have the same length, got {len(X)} and {len(y)}")
+    if y.ndim == 0 or len(y) != len(X):
+        raise ValueError(f"{name} inputs and labels must have the same length, got {len(X)} and {y.shape}")
+    check_array(f"{name} inputs", X)  # NaN/inf named as such
+    check_array(f"{name} labels", y)
     return X, y
 
 
@@ -158,8 +173,11 @@ def _is_classification(loss) -> bool:
     return loss is softmax_cross_entropy
 
 
+@blas_threads
 def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024) -> Evaluation:
     """Accuracy and mean loss of ``model`` on (X, y), in eval mode."""
+    check_callable("loss", loss, "a loss function (outputs, targets) -> (value, gradient)")
+    batch_size = check_int("batch_size", batch_size, low=1)
     X, y = _check_data(X, y, "evaluate")
     outputs = model.inference(X, batch_size)
     if _is_classification(loss):
@@ -169,6 +187,7 @@ def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024)
     return Evaluation(accuracy, value)
 
 
+@blas_threads
 def fit(
     model,
     X,
@@ -189,32 +208,79 @@ def fit(
     Each epoch visits the examples once in an order drawn from ``rng``.
     ``optimizer`` defaults to Adam(lr=1e-3); its schedule sees the epoch, which
     continues across calls with the same optimizer. ``validation=(X_val, y_val)``
-    is evaluated after every epoch. If the loss becomes NaN or infinite, the
-    model is put back as it was before ``fit`` and FloatingPointError says where.
+    is evaluated after every epoch. Every argument is checked before training
+    starts. If the loss or the weights become NaN or infinite, or anything else
+    fails, the model, the optimizer and the generators are put back as they
+    were before ``fit`` (a ``DivergenceError`` says where training diverged).
     """
     epochs = check_int("epochs", epochs, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
+    verbose = check_bool("verbose", verbose)
+    check_callable("loss", loss, "a loss function (outputs, targets) -> (value, gradient)")
     X, y = _check_data(X, y, "training")
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise TypeError("validation must be a pair (X_val, y_val)")
+            raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
         validation = _check_data(*validation, "validation")
+    n_outputs = model.inference(X[:1]).shape[1:]  # also checks the input shape
+    if validation is not None:
+        model.inference(validation[0][:1])
     if _is_classification(loss):
-        n_classes = model.inference(X[:1]).shape[1]  # also checks the input shape
-        check_labels(y, len(X), n_classes)
+        check_labels(y, len(X), n_outputs[0])
         if validation is not None:
-            check_labels(validation[1], len(validation[0]), n_classes)
+            check_labels(validation[1], len(validation[0]), n_outputs[0])
     optimizer = Adam(lr=1e-3) if optimizer is None else optimizer
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a minnet Optimizer such as SGD or Adam, got {type(optimizer).__name__}")
+    for epoch in range(optimizer.epoch, optimizer.epoch + epochs):
+        optimizer.lr_at(epoch)  # a schedule that returns NaN or a negative factor fails now, not mid-training
+    callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else callbacks
+    if not isinstance(callbacks, list) or not all(isinstance(cb, Callback) for cb in callbacks):
+        raise TypeError(f"callbacks must be a list of minnet Callback objects (EarlyStopping, Snapshot...), got {callbacks!r}")
+    for cb in callbacks:
+        if cb.needs_validation and validation is None:
+            raise ValueError(f"{type(cb).__name__} monitors validation data: pass fit(..., validation=(X_val, y_val))")
     gen = as_generator(rng)
+    before = _TrainingState(model, optimizer, gen, callbacks)
+    try:
+        return _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose)
+    except Exception:
+        before.restore()
+        raise
 
+
+class _TrainingState:
+    """Everything ``fit`` changes, kept so that a failing ``fit`` can put it back:
+    weights, masks and buffers, training flags, the optimizer's state and epoch,
+    the shuffling generator and every layer's own generator (Dropout)."""
+
+    def __init__(self, model, optimizer, gen, callbacks):
+        self.model, self.optimizer, self.callbacks = model, optimizer, callbacks
+        self.weights = model.state_dict()
+        self.modes = [layer.training for layer in model.layers]
+        self.optimizer_state = copy.deepcopy((optimizer.state, optimizer.epoch))
+        self.generators = [g for g in [gen, *(getattr(layer, "rng", None) for layer in model.layers)] if g is not None]
+        self.generator_states = [g.bit_generator.state for g in self.generators]
+        self.callback_states = copy.deepcopy([cb.__dict__ for cb in callbacks])
+
+    def restore(self):
+        self.model.load_state_dict(self.weights)
+        for layer, mode in zip(self.model.layers, self.modes):
+            layer.training = mode
+        self.optimizer.state, self.optimizer.epoch = self.optimizer_state
+        for g, state in zip(self.generators, self.generator_states):
+            g.bit_generator.state = state
+        for cb, state in zip(self.callbacks, self.callback_states):
+            cb.__dict__.clear()
+            cb.__dict__.update(state)
+
+
+def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose) -> History:
     from tqdm.auto import tqdm
 
     n_batches = math.ceil(len(X) / batch_size)
-    history, initial_state = History(), model.state_dict()
+    history = History()
     first_epoch, step = optimizer.epoch, 0
-    callbacks = list(callbacks)
     for cb in callbacks:
         cb.on_train_begin(model, optimizer)
     bar = tqdm(total=epochs * n_batches, disable=not verbose, unit="batch", desc="training")
@@ -230,8 +296,7 @@ def fit(
                 out = model.forward(xb)
                 value, grad = loss(out, yb)
                 if not math.isfinite(value):
-                    model.load_state_dict(initial_state)
-                    raise FloatingPointError(
+                    raise DivergenceError(
                         f"the loss became {value} at epoch {epoch}, batch {b + 1} of {n_batches} "
                         f"(learning rate {optimizer.current_lr:g}); the model was restored to its weights "
                         "before fit. Try a smaller learning rate."
@@ -245,6 +310,7 @@ def fit(
                 for cb in callbacks:
                     cb.on_step_end(model, step)
                 bar.update()
+            _check_finite_weights(model, epoch, optimizer)
             history.epoch.append(epoch)
             history.step.append(step)
             history.lr.append(optimizer.current_lr)
@@ -266,3 +332,13 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(model)
     return history
+
+
+def _check_finite_weights(model, epoch: int, optimizer) -> None:
+    """Divergence in an epoch's last step leaves no NaN loss to notice: look at the weights."""
+    for name, value in model.named_parameters():
+        if not np.isfinite(value).all():
+            raise DivergenceError(
+                f"parameter {name!r} became NaN or infinite in epoch {epoch} (learning rate {optimizer.current_lr:g}); "
+                "the model was restored to its weights before fit. Try a smaller learning rate."
+            )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minnet
-from minnet.optim import SGD, Adam, constant_schedule, cosine_schedule, make_optimizer, step_schedule
+from minnet.optim import SGD, Adam, constant_schedule, cosine_schedule, step_schedule
 
 
 def one_param_model(w, g):
@@ -104,7 +104,6 @@ def test_schedules():
         (lambda: SGD(lr=0.1, nesterov=True), ["nesterov", "momentum"]),
         (lambda: SGD(lr=0.1, weight_decay=-1), ["weight_decay", "-1"]),
         (lambda: Adam(betas=(0.9, 1.0)), ["betas", "1.0"]),
-        (lambda: make_optimizer("rmsprop", lr=0.1), ["optimizer", "rmsprop", "adam", "sgd"]),
         (lambda: SGD(lr=0.1, momentun=0.9), ["momentun"]),
         (lambda: step_schedule(0), ["step_size", "0"]),
     ],

@@ -22,8 +22,16 @@ def main():
     print(f"{'model':<32}{'test accuracy':>14}{'train time':>12}")
     for name, model, d, epochs in runs:
         start = time.perf_counter()
-        minnet.fit(model, d.X_train, d.y_train, epochs=epochs, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
-                   rng=0, verbose=False)
+        minnet.fit(
+            model,
+            d.X_train,
+            d.y_train,
+            epochs=epochs,
+            batch_size=32,
+            optimizer=minnet.Adam(lr=1e-3),
+            rng=0,
+            verbose=False,
+        )
         seconds = time.perf_counter() - start
         accuracy = minnet.evaluate(model, d.X_test, d.y_test).accuracy
         print(f"{name:<32}{accuracy:>13.1%}{seconds:>11.1f}s")

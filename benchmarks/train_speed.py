@@ -3,7 +3,11 @@
     python benchmarks/train_speed.py            # needs torch: pip install -e ".[bench]"
 
 Same model, batch size, optimizer (SGD, momentum 0.9) and data (random
-inputs, so no download) for both libraries. Prints examples per second and
+inputs, so no download) for both libraries. A second part trains minnet's two
+models beside a busy loop that keeps one core busy (as a second notebook or a
+grading run would), with minnet's default thread policy ("auto", see
+``minnet/threads.py``), one thread, and BLAS's own default (what minnet did
+before), and prints the speed under load / idle speed of each. Prints examples per second and
 the ratio minnet / PyTorch (> 1 means minnet is faster). A bare NumPy loop
 for the MLP shows the floor: the cost of the library's bookkeeping is the gap
 between it and minnet. Each figure is the median of several timed epochs
@@ -13,7 +17,9 @@ the contenders taking turns epoch by epoch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
+import subprocess
 import sys
 import time
 
@@ -100,6 +106,43 @@ def torch_epoch(model, X, y):
     return epoch
 
 
+@contextlib.contextmanager
+def busy_core():
+    """A second process that keeps one core busy until the block ends."""
+    loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let it start spinning
+        yield
+    finally:
+        loop.kill()
+        loop.wait()
+
+
+def thread_policies(X_flat, X_img, y, repeats):
+    """Examples/s of minnet's MLP and LeNet-5 per thread policy, idle and beside a busy core."""
+    models = {"MLP": (lambda: minnet.mlp([784, 300, 100, 10], rng=0), X_flat), "LeNet-5": (minnet.lenet5, X_img)}
+    policies = {"auto (default)": "auto", "1 thread": 1, "BLAS default (before)": None}
+
+    def contenders():
+        runs = {}
+        for model_name, (make, X) in models.items():
+            for policy_name, policy in policies.items():
+                epoch = minnet_epoch(make(), X, y)
+
+                def run(epoch=epoch, policy=policy):
+                    minnet.set_num_threads(policy)
+                    epoch()
+
+                runs[(model_name, policy_name)] = run
+        return runs
+
+    idle = interleaved_rates(contenders(), len(y), repeats)
+    with busy_core():
+        busy = interleaved_rates(contenders(), len(y), repeats)
+    minnet.set_num_threads("auto")
+    return idle, busy
+
+
 def torch_models():
     from torch import nn
 
@@ -125,20 +168,28 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=6400, help="examples per timed epoch (default 6400)")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per measurement (default 5)")
+    parser.add_argument("--skip-load", action="store_true", help="skip the busy-machine part")
     args = parser.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        print(
-            "PyTorch is not installed; this benchmark compares against it. Install it with\n"
-            '    pip install -e ".[bench]"\nand run again.'
-        )
-        return 0
-    torch.manual_seed(0)
     gen = np.random.default_rng(0)
     y = gen.integers(0, 10, args.examples)
     X_flat = gen.standard_normal((args.examples, 784)).astype(np.float32)
     X_img = X_flat.reshape(-1, 1, 28, 28)
+    try:
+        import torch
+    except ImportError:
+        print(
+            "PyTorch is not installed, so the comparison with it is skipped. Install it with\n"
+            '    pip install -e ".[bench]"\nand run again.'
+        )
+    else:
+        compare_with_torch(torch, X_flat, X_img, y, args)
+    if not args.skip_load:
+        print_thread_policies(*thread_policies(X_flat, X_img, y, args.repeats))
+    return 0
+
+
+def compare_with_torch(torch, X_flat, X_img, y, args):
+    torch.manual_seed(0)
     torch_mlp, torch_lenet = torch_models()
     print(
         f"batch {BATCH}, {args.examples} examples per epoch, median of {args.repeats} interleaved epochs; "
@@ -177,7 +228,18 @@ def main(argv=None):
         f"\nbare NumPy MLP loop: {numpy_rate:,.0f} ex/s = {numpy_rate / torch_rate:.2f}x torch; "
         f"minnet reaches {mlp_rate / numpy_rate:.0%} of the bare loop"
     )
-    return 0
+
+
+def print_thread_policies(idle, busy):
+    print("\nminnet beside a busy loop on one core (examples/s; targets: auto keeps >= 60% of its idle speed,")
+    print("and auto's idle speed is >= 90% of the BLAS default's)")
+    print(f"{'model':<9}{'threads':<24}{'idle':>9}{'busy':>9}{'busy/idle':>11}{'idle vs before':>16}")
+    for (model, policy), rate in idle.items():
+        before = idle[(model, "BLAS default (before)")]
+        print(
+            f"{model:<9}{policy:<24}{rate:>9,.0f}{busy[(model, policy)]:>9,.0f}"
+            f"{busy[(model, policy)] / rate:>10.0%}{rate / before:>15.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class Sequential:
         indices are in ``keep`` (for activation-based importance scores).
         The batch is checked against every layer first, so a misfit raises
         before any layer (a BatchNorm's running statistics) has changed."""
-        x = _check_batch(x)
+        x = _check_batch(x, finite=False)  # NaN inputs give NaN outputs; fit and inference name them first
         self._check_fits(x.shape[1:], f"x of shape {x.shape}")
         kept = {}
         for i, layer in enumerate(self.layers):
@@ -220,7 +220,9 @@ class Sequential:
             raise ValueError(f"{source} must describe a non-empty list of layers, got {type(arch).__name__}")
         layers = []
         for i, spec in enumerate(arch):
-            if not (isinstance(spec, dict) and isinstance(spec.get("config"), dict) and spec.get("type") in LAYER_TYPES):
+            if not (
+                isinstance(spec, dict) and isinstance(spec.get("config"), dict) and spec.get("type") in LAYER_TYPES
+            ):
                 raise ValueError(
                     f"layer {i} in {source} must be {{'type': one of {sorted(LAYER_TYPES)}, 'config': {{...}}}}, "
                     f"got {str(spec)[:80]}"
@@ -323,12 +325,12 @@ def read_model_file(path: str | os.PathLike) -> tuple[list[dict], dict[str, np.n
     return arch, arrays
 
 
-def _check_batch(x) -> np.ndarray:
-    """``x`` as a non-empty batch (N, ...) of finite real numbers."""
-    x = check_array("x", x, min_ndim=1, non_empty=False)
+def _check_batch(x, finite: bool = True) -> np.ndarray:
+    """``x`` as a non-empty batch (N, ...) of real numbers, finite unless told otherwise."""
+    x = check_array("x", x, min_ndim=1, non_empty=False, finite=False)
     if x.size == 0:
         raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
-    return x
+    return check_array("x", x, finite=True) if finite else x
 
 
 def _one_example(template: str) -> str:

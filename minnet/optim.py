@@ -157,7 +157,9 @@ class Adam(Optimizer):
         super().__init__(lr, schedule)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1), got {betas!r}")
-        self.betas = tuple(check_real(f"betas[{i}]", b, low=0, high=1, high_inclusive=False) for i, b in enumerate(betas))
+        self.betas = tuple(
+            check_real(f"betas[{i}]", b, low=0, high=1, high_inclusive=False) for i, b in enumerate(betas)
+        )
         self.eps = check_real("eps", eps, low=0, low_inclusive=False)
         self.weight_decay = check_real("weight_decay", weight_decay, low=0)
 

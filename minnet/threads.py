@@ -1,19 +1,27 @@
-"""How many BLAS threads minnet's own work uses: one, unless you say otherwise.
+"""How many BLAS threads minnet's own work uses, so that training keeps its
+speed when the machine is busy.
 
 NumPy's OpenBLAS starts one thread per core, and its threads spin while they
-wait for work. The course's matrices are small: a second thread gains little
-when the machine is idle (``benchmarks/train_speed.py`` measures it), and when
-anything else is busy (a second notebook, a grading run) the spinning threads
-fight it for the cores and training becomes several times slower. So
-``fit``, ``evaluate`` and ``Sequential.inference`` run with one BLAS thread.
+wait for work. On an idle machine a second thread makes the course's small
+matrices only a little faster (``benchmarks/train_speed.py`` measures it).
+But when anything else keeps a core busy (a second notebook, a grading run),
+the spinning threads fight it for the cores and training becomes several
+times slower than with one thread.
+
+So by default (``"auto"``) ``fit``, ``evaluate`` and ``Sequential.inference``
+look at how busy the other processes keep the machine, from ``/proc/stat``,
+when they start and about once a second while they run: all of BLAS's threads
+while the rest of the machine is idle, one thread as soon as another process
+uses more than half a core. Where the load cannot be read (not Linux), one thread.
 
 Change it in one place, for the whole session::
 
-    minnet.set_num_threads(2)       # or None: leave BLAS at its own default
+    minnet.set_num_threads(1)       # always one; or "auto", or None: BLAS's own default
 
 or before Python starts, with the environment variable ``MINNET_NUM_THREADS``
-(a positive int, or ``default``). Your own NumPy code outside minnet is not
-affected.
+(``auto``, a positive int, or ``default``). Your own NumPy code outside minnet
+is not affected. minnet never uses more threads than BLAS started with
+(``OPENBLAS_NUM_THREADS``).
 """
 
 from __future__ import annotations
@@ -21,36 +29,52 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 
 from .validate import check_int
 
 _ENV = "MINNET_NUM_THREADS"
+RECHECK_SECONDS = 1.0  # how often a long-running call looks at the load again
+BUSY_CORES = 0.5  # other processes using more than this many cores count as a busy machine
 _local = threading.local()
 _controller = None
 
 
+def _parse(value):
+    if value is None or value == "auto":
+        return value
+    return check_int("n", value, low=1)
+
+
 def _from_environment():
-    value = os.environ.get(_ENV, "1").strip()
-    if value.lower() in ("default", "none", ""):
+    value = os.environ.get(_ENV, "auto").strip().lower()
+    if value in ("default", "none"):
         return None
+    if value == "auto":
+        return "auto"
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{_ENV} must be a positive int or 'default', got {value!r}")
+        raise ValueError(f"{_ENV} must be 'auto', a positive int or 'default', got {value!r}")
     return int(value)
 
 
-_num_threads = _from_environment()
+_setting = _from_environment()
 
 
 def set_num_threads(n) -> None:
-    """BLAS threads for minnet's training and inference: a positive int, or None
-    for BLAS's own default (one per core)."""
-    global _num_threads
-    _num_threads = None if n is None else check_int("n", n, low=1)
+    """BLAS threads for minnet's training and inference: ``"auto"`` (the
+    default: all when the machine is otherwise idle, one when it is busy), a
+    positive int, or None for BLAS's own default."""
+    global _setting
+    if n is not None and not isinstance(n, str):
+        n = check_int("n", n, low=1)
+    elif isinstance(n, str) and n != "auto":
+        raise ValueError(f"n must be 'auto', a positive int or None, got {n!r}")
+    _setting = n
 
 
 def get_num_threads():
-    """The current setting: an int, or None (BLAS's own default)."""
-    return _num_threads
+    """The current setting: ``"auto"``, an int, or None (BLAS's own default)."""
+    return _setting
 
 
 def blas_threads(fn):
@@ -58,16 +82,103 @@ def blas_threads(fn):
 
     @functools.wraps(fn)
     def limited(*args, **kwargs):
-        if _num_threads is None or getattr(_local, "active", False):
+        if _setting is None or getattr(_local, "limit", None) is not None:
             return fn(*args, **kwargs)
-        _local.active = True
+        controller = _get_controller()
+        _local.limit = _Limit(controller)
         try:
-            with _get_controller().limit(limits=_num_threads, user_api="blas"):
-                return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         finally:
-            _local.active = False
+            _local.limit.release()
+            _local.limit = None
 
     return limited
+
+
+def recheck() -> None:
+    """Inside a limited call: look at the load again if a second has passed (cheap otherwise)."""
+    limit = getattr(_local, "limit", None)
+    if limit is not None and time.monotonic() - limit.checked >= RECHECK_SECONDS:
+        limit.apply()
+
+
+class _Limit:
+    """The thread limit of one outermost call; restores BLAS's setting on release."""
+
+    def __init__(self, controller):
+        self.controller = controller
+        self.original = controller.info()
+        self.most = max((lib["num_threads"] for lib in self.original if lib["user_api"] == "blas"), default=1)
+        self.current = None
+        self.apply()
+
+    def apply(self):
+        self.checked = time.monotonic()
+        if _setting == "auto":
+            wanted = 1 if _load_reading().busy_elsewhere() else self.most
+        else:
+            wanted = min(_setting, self.most)
+        if wanted != self.current:
+            self.controller.limit(limits=wanted, user_api="blas")
+            self.current = wanted
+
+    def release(self):
+        for lib in self.controller.lib_controllers:
+            if lib.user_api == "blas":
+                previous = next((o["num_threads"] for o in self.original if o["filepath"] == lib.filepath), None)
+                if previous is not None:
+                    lib.set_num_threads(previous)
+
+
+class _LoadReading:
+    """Whether other processes keep the machine busy, from the CPU time they
+    used since the previous reading (Linux /proc/stat). One reading serves
+    every call, so back-to-back calls cost nothing; only a first decision with
+    no window to read yet looks for a moment (30 ms)."""
+
+    SHORTEST = 0.02  # seconds: a shorter window is too noisy to read
+
+    def __init__(self):
+        self.last, self.decision = _cpu_times(), None
+
+    def busy_elsewhere(self) -> bool:
+        if self.last is None:
+            return True  # cannot tell: one thread is the safe choice
+        now = _cpu_times()
+        if now[0] - self.last[0] < self.SHORTEST:
+            if self.decision is not None:
+                return self.decision
+            time.sleep(0.03)
+            now = _cpu_times()
+        (wall0, busy0, ours0), (wall1, busy1, ours1) = self.last, now
+        self.last = now
+        others = (busy1 - busy0) - (ours1 - ours0)  # core-seconds used by other processes
+        self.decision = others / (wall1 - wall0) > BUSY_CORES
+        return self.decision
+
+
+_load = None
+
+
+def _load_reading() -> _LoadReading:
+    global _load
+    if _load is None:
+        _load = _LoadReading()
+    return _load
+
+
+def _cpu_times():
+    """(wall seconds, core-seconds busy machine-wide, core-seconds of this process), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    busy = (sum(fields[:8]) - idle) / tick  # user..steal; guest time is already in user
+    ours = sum(os.times()[:2])
+    return time.monotonic(), busy, ours
 
 
 def _get_controller():
@@ -78,3 +189,6 @@ def _get_controller():
 
         _controller = ThreadpoolController()
     return _controller
+
+
+_load_reading()  # the first window starts at import, so the first fit rarely has to wait

@@ -16,7 +16,7 @@ import numpy as np
 
 from .losses import check_labels, softmax_cross_entropy
 from .optim import Adam, Optimizer
-from .threads import blas_threads
+from .threads import blas_threads, recheck
 from .utils import as_generator
 from .validate import check_array, check_bool, check_callable, check_choice, check_int, check_real
 
@@ -236,7 +236,9 @@ def fit(
         optimizer.lr_at(epoch)  # a schedule that returns NaN or a negative factor fails now, not mid-training
     callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else callbacks
     if not isinstance(callbacks, list) or not all(isinstance(cb, Callback) for cb in callbacks):
-        raise TypeError(f"callbacks must be a list of minnet Callback objects (EarlyStopping, Snapshot...), got {callbacks!r}")
+        raise TypeError(
+            f"callbacks must be a list of minnet Callback objects (EarlyStopping, Snapshot...), got {callbacks!r:.80}"
+        )
     for cb in callbacks:
         if cb.needs_validation and validation is None:
             raise ValueError(f"{type(cb).__name__} monitors validation data: pass fit(..., validation=(X_val, y_val))")
@@ -310,6 +312,7 @@ def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, ca
                 for cb in callbacks:
                     cb.on_step_end(model, step)
                 bar.update()
+                recheck()  # the machine may have become busy (or idle) since training started
             _check_finite_weights(model, epoch, optimizer)
             history.epoch.append(epoch)
             history.step.append(step)

@@ -133,7 +133,8 @@ def test_forward_errors():
         model.forward(np.zeros((0, 4)))
     with pytest.raises(
         ValueError,
-        match=r"x of shape \(2, 5\) does not fit the model: layer 0 \(Dense\(in_features=4, out_features=3\)\) expects one example of shape \(4,\), got \(5,\)",
+        match=r"x of shape \(2, 5\) does not fit the model: layer 0 \(Dense\(in_features=4, out_features=3\)\) "
+        r"expects one example of shape \(4,\), got \(5,\)",
     ):
         model.forward(np.zeros((2, 5)))
     with pytest.raises(TypeError, match="real numbers"):

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from .utils import as_generator
+from .validate import check_array, check_bool, check_choice, check_float_dtype, check_int, check_path, check_real
 
 # Module-level so tests can monkeypatch it and never touch the network; None means
 # scikit-learn's fetch_openml (imported when needed: scikit-learn is slow to import).
@@ -36,14 +36,10 @@ SEVERITY_TABLE = {
     "occlusion": (0.2, 0.3, 0.4, 0.5, 0.6),  # patch side, fraction of image side
 }
 SHIFTS = tuple(SEVERITY_TABLE)
+MNIST_SIZE = 70_000
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _is_int(value) -> bool:
-    """True for Python and NumPy ints, False for bools and everything else."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _seed(gen: np.random.Generator) -> int:
@@ -53,19 +49,13 @@ def _seed(gen: np.random.Generator) -> int:
 
 def _check_fractions(val_fraction, test_fraction) -> tuple[float, float]:
     """Both fractions must be in (0, 1), with a sum below 1 to leave a train split."""
-    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    val_fraction, test_fraction = (
+        check_real(name, value, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction))
+    )
     if val_fraction + test_fraction >= 1:
         raise ValueError(f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}")
-    return float(val_fraction), float(test_fraction)
-
-
-def _check_float_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"dtype must be a floating-point dtype, got {dtype}")
-    return dtype
+    return val_fraction, test_fraction
 
 
 # ---------------------------------------------------------------- Dataset
@@ -147,17 +137,27 @@ def split(
     for (N, C, H, W). ``image_shape`` defaults to X.shape[1:] when X is not flat.
     """
     val_fraction, test_fraction = _check_fractions(val_fraction, test_fraction)
-    dtype = _check_float_dtype(dtype)
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim < 2 or y.shape != (len(X),):
+    dtype = check_float_dtype("dtype", dtype)
+    X = check_array("X", X, min_ndim=2)
+    y = check_array("y", y, ndim=1)
+    if y.shape != (len(X),):
         raise ValueError(f"X must be (N, ...) and y (N,), got shapes {X.shape} and {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"y must hold integer labels, got dtype {y.dtype}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
     if image_shape is None and X.ndim > 2:
         image_shape = X.shape[1:]
     X = X.reshape(len(X), -1)
-    if image_shape is not None and math.prod(image_shape) != X.shape[1]:
-        raise ValueError(f"image_shape must have {X.shape[1]} elements, got {image_shape}")
+    if image_shape is not None:
+        if not isinstance(image_shape, (tuple, list)):
+            raise TypeError(f"image_shape must be a tuple such as (1, 8, 8), got {image_shape!r}")
+        image_shape = tuple(check_int("image_shape[i]", s, low=1) for s in image_shape)
+        if math.prod(image_shape) != X.shape[1]:
+            raise ValueError(f"image_shape must have {X.shape[1]} elements, got {image_shape}")
+    _, counts = np.unique(y, return_counts=True)
+    if counts.min() < 3:
+        raise ValueError(f"every class needs at least 3 examples for a stratified 3-way split, got {counts.min()}")
 
     seed = _seed(as_generator(rng))
     from sklearn.model_selection import train_test_split
@@ -195,6 +195,7 @@ def load_digits(*, as_images=False, val_fraction=0.15, test_fraction=0.2, rng=0,
     Pixels 0..16 are scaled to [0, 1], split with :func:`split` and
     standardised. X is (N, 64), or (N, 1, 8, 8) with ``as_images=True``.
     """
+    as_images = check_bool("as_images", as_images)
     from sklearn.datasets import load_digits as sklearn_digits
 
     X, y = sklearn_digits(return_X_y=True)
@@ -248,16 +249,19 @@ def load_mnist(
     Raises RuntimeError if MNIST cannot be fetched.
     """
     val_fraction, test_fraction = _check_fractions(val_fraction, test_fraction)
-    dtype = _check_float_dtype(dtype)
+    dtype = check_float_dtype("dtype", dtype)
+    as_images = check_bool("as_images", as_images)
     gen = as_generator(rng)
+    if data_home is not None:
+        data_home = check_path("data_home", data_home)
+    train_share = 1 - val_fraction - test_fraction
+    if n_train is not None:  # checked before any download: MNIST has 70,000 examples
+        n_train = check_int("n_train", n_train, low=1, high=int(MNIST_SIZE * train_share) - 1)
     bunch = _fetch_mnist(data_home)
     X = np.asarray(bunch.data, dtype=dtype) / 255
     y = np.asarray(bunch.target).astype(np.int64)  # OpenML labels are the strings '0'..'9'
     if n_train is not None:
-        train_share = 1 - val_fraction - test_fraction
-        n_max = int(len(y) * train_share)
-        if not _is_int(n_train) or not 1 <= n_train < n_max:
-            raise ValueError(f"n_train must be an int in 1..{n_max - 1}, got {n_train!r}")
+        check_int("n_train", n_train, low=1, high=int(len(y) * train_share) - 1)  # a cache may hold fewer
         n_total = round(n_train / train_share)
         from sklearn.model_selection import train_test_split
 
@@ -281,24 +285,27 @@ def make_spirals(n_per_class=100, n_classes=3, *, noise=0.2, rng=0, dtype=np.flo
     Arm k has radius r from 0 to 1 and angle 4k + 4r plus Gaussian noise of
     std ``noise`` (radians). Returns X (n_per_class * n_classes, 2) and y int64.
     """
-    for arg, value in (("n_per_class", n_per_class), ("n_classes", n_classes)):
-        if not _is_int(value) or value < 1:
-            raise ValueError(f"{arg} must be a positive int, got {value!r}")
-    if not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    n_per_class = check_int("n_per_class", n_per_class, low=1)
+    n_classes = check_int("n_classes", n_classes, low=1)
+    noise = check_real("noise", noise, low=0)
+    dtype = check_float_dtype("dtype", dtype)
     radius = np.tile(np.linspace(0.0, 1.0, n_per_class), n_classes)
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
     angle = 4 * (y + radius) + noise * as_generator(rng).standard_normal(len(y))
     X = np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1)
-    return X.astype(_check_float_dtype(dtype)), y
+    return X.astype(dtype), y
 
 
 def make_moons(n=200, *, noise=0.1, rng=0, dtype=np.float32):
     """scikit-learn's two interleaving half circles. Returns X (n, 2) and y int64 in {0, 1}."""
+    n = check_int("n", n, low=2)
+    noise = check_real("noise", noise, low=0)
+    dtype = check_float_dtype("dtype", dtype)
+    gen = as_generator(rng)
     from sklearn.datasets import make_moons as sklearn_moons
 
-    X, y = sklearn_moons(n_samples=n, noise=noise, random_state=_seed(as_generator(rng)))
-    return X.astype(_check_float_dtype(dtype)), y.astype(np.int64)
+    X, y = sklearn_moons(n_samples=n, noise=noise, random_state=_seed(gen))
+    return X.astype(dtype), y.astype(np.int64)
 
 
 # ---------------------------------------------------------------- shifts
@@ -310,14 +317,12 @@ def make_moons(n=200, *, noise=0.1, rng=0, dtype=np.float32):
 
 def _level(kind: str, severity) -> float:
     """The SEVERITY_TABLE value of ``kind`` at ``severity`` (an int 1..5)."""
-    if not _is_int(severity) or not 1 <= severity <= 5:
-        raise ValueError(f"severity must be an int in 1..5, got {severity!r}")
-    return SEVERITY_TABLE[kind][int(severity) - 1]
+    return SEVERITY_TABLE[kind][check_int("severity", severity, low=1, high=5) - 1]
 
 
 def _as_images(X) -> np.ndarray:
     """View X as (N, C, H, W); a flat (N, D) X becomes (N, 1, sqrt(D), sqrt(D))."""
-    X = np.asarray(X)
+    X = check_array("X", X)
     if not np.issubdtype(X.dtype, np.floating):
         raise TypeError(f"X must be a floating-point array, got dtype {X.dtype}")
     if X.ndim == 4:
@@ -407,6 +412,7 @@ def contrast(X, severity, rng=0):
     ``rng`` is accepted only so every shift has the same signature.
     """
     factor = _level("contrast", severity)
+    as_generator(rng)  # unused, but a bad rng is an error here as in every shift
     images = _as_images(X)
     mean = images.mean(axis=(1, 2, 3), keepdims=True)
     return _like(X, mean + factor * (images - mean))
@@ -419,6 +425,7 @@ def blur(X, severity, rng=0):
     Deterministic; ``rng`` is accepted only so every shift has the same signature.
     """
     sigma = _level("blur", severity)
+    as_generator(rng)  # unused, but a bad rng is an error here as in every shift
     images = _as_images(X)
     from scipy.ndimage import gaussian_filter
 
@@ -459,6 +466,5 @@ def shift(X, kind, severity, *, rng=0):
     X: standardised images, (N, D) with D a perfect square or (N, C, H, W).
     Returns a new array of the same shape and dtype; X is not modified.
     """
-    if kind not in SHIFTS:
-        raise ValueError(f"kind must be one of {SHIFTS}, got {kind!r}")
-    return _SHIFT_FUNCTIONS[kind](X, severity, rng)
+    check_choice("kind", kind, SHIFTS)
+    return _SHIFT_FUNCTIONS[kind](X, severity, as_generator(rng))

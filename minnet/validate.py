@@ -24,6 +24,8 @@ def _shown(value) -> str:
 
 
 def _bounds(low, high, low_inclusive, high_inclusive) -> str:
+    if low is not None and high is not None:
+        return f"in {'[' if low_inclusive else '('}{low:g}, {high:g}{']' if high_inclusive else ')'}"
     parts = []
     if low is not None:
         parts.append(f"{'>=' if low_inclusive else '>'} {low:g}")
@@ -46,6 +48,8 @@ def check_int(name: str, value, *, low=None, high=None) -> int:
     """``value`` as a Python int in ``[low, high]`` (either bound optional)."""
     if low == 1 and high is None:
         expected = "a positive int"
+    elif low is not None and high is not None:
+        expected = f"an int in {low}..{high}"
     else:
         bounds = _bounds(low, high, True, True)
         expected = "an int" + (f" {bounds}" if bounds else "")

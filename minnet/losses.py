@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validate import check_array
+
 
 def check_labels(labels, n_examples: int, n_classes: int) -> np.ndarray:
     """Return ``labels`` as an int array of shape (n_examples,) with values in
     [0, n_classes), or raise a ValueError/TypeError that says what is wrong."""
     labels = np.asarray(labels)
+    if labels.dtype.kind == "f" and labels.size and np.all(np.mod(labels, 1) == 0):
+        raise TypeError(f"labels must be integer class ids, got dtype {labels.dtype} (use labels.astype(int))")
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"labels must be integer class ids, got dtype {labels.dtype}")
     if labels.shape != (n_examples,):
@@ -33,8 +37,8 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     and its gradient wrt the logits, (softmax - onehot) / N, shape (N, C).
     Uses log-sum-exp with the row max subtracted, so large logits do not overflow.
     """
-    logits = np.asarray(logits)
-    if logits.ndim != 2 or logits.shape[0] == 0:
+    logits = check_array("logits", logits, finite=False, non_empty=False)
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
         raise ValueError(f"logits must have shape (N, C) with N >= 1, got {logits.shape}")
     n = logits.shape[0]
     labels = check_labels(labels, n, logits.shape[1])
@@ -52,8 +56,8 @@ def mse(predictions: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray
 
     Returns the loss and its gradient 2 * (predictions - targets) / size.
     """
-    predictions = np.asarray(predictions)
-    targets = np.asarray(targets)
+    predictions = check_array("predictions", predictions, finite=False, non_empty=False)
+    targets = check_array("targets", targets, finite=False, non_empty=False)
     if predictions.shape != targets.shape or predictions.size == 0:
         raise ValueError(
             f"predictions and targets must have the same non-empty shape, got {predictions.shape} and {targets.shape}"

@@ -23,9 +23,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .layers import Conv2d
-from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, read_model_file
+from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, npz_path, read_model_file
 from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
-from .validate import check_int
+from .validate import check_choice, check_instance, check_int, check_path
 
 FORMATS = ("dense", "csr", "bitmask")
 _VALUES, _BITS = "_values", "_bits"  # suffixes of a masked parameter's entries in a sparse file
@@ -41,6 +41,9 @@ def _nonzero(layer, key: str) -> np.ndarray:
 
 def _selected(model, names, default: list[str]) -> list[tuple[str, object, str]]:
     """(name, layer, key) for each of ``names`` (a list of "0.W" names, one name, or None: ``default``)."""
+    _check_model(model)
+    if names is not None and not isinstance(names, (str, list, tuple)):
+        raise TypeError(f"names must be a parameter name such as '0.W', a list of them, or None, got {names!r}")
     names = default if names is None else [names] if isinstance(names, str) else list(names)
     if len(set(names)) != len(names):
         raise ValueError(f"names must not repeat a parameter, got {names}")
@@ -48,7 +51,11 @@ def _selected(model, names, default: list[str]) -> list[tuple[str, object, str]]
 
 
 def _all_names(model) -> list[str]:
-    return [name for name, _ in model.named_parameters()]
+    return [name for name, _ in _check_model(model).named_parameters()]
+
+
+def _check_model(model) -> Sequential:
+    return check_instance("model", model, Sequential, "a minnet Sequential model")
 
 
 def count_parameters(model, names=None) -> int:
@@ -96,7 +103,7 @@ def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int,
     i.e. what a sparse kernel would have to compute. A FLOP count is 2x MACs.
     ``input_shape`` is one example's shape, e.g. (784,) or (1, 28, 28).
     """
-    shapes = model.output_shapes(input_shape)
+    shapes = _check_model(model).output_shapes(input_shape)
     macs = {}
     for i in prunable_layers(model, include_output=True):
         layer = model.layers[i]
@@ -149,8 +156,8 @@ def bytes_per_layer(model, fmt: str = "dense", *, dtype_bytes: int = 4, index_by
     BatchNorm parameters are stored dense in every format; buffers (BatchNorm
     running statistics) are not parameters and not counted.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    _check_model(model)
+    check_choice("fmt", fmt, FORMATS)
     dtype_bytes, index_bytes = (
         check_int("dtype_bytes", dtype_bytes, low=1),
         check_int("index_bytes", index_bytes, low=1),
@@ -177,7 +184,8 @@ def save_sparse(model, path: str | os.PathLike) -> None:
     each masked parameter as its kept values (1-D, C order) plus its mask packed
     8 entries a byte (``np.packbits``); other parameters and buffers dense.
     Read it back with ``load_sparse``."""
-    state = model.state_dict()
+    path = check_path("path", path)
+    state = _check_model(model).state_dict()
     arrays = {ARCHITECTURE_KEY: np.array(json.dumps(model.architecture()))}
     for name, value in state.items():
         if name.endswith(MASK_SUFFIX):
@@ -193,8 +201,9 @@ def save_sparse(model, path: str | os.PathLike) -> None:
 def load_sparse(path: str | os.PathLike) -> Sequential:
     """Rebuild a model written by ``save_sparse`` (or by ``Sequential.save``):
     parameters, masks and buffers exactly as saved."""
+    path = npz_path(path)
     arch, arrays = read_model_file(path)
-    model = Sequential.from_architecture(arch, source=repr(os.fspath(path)))
+    model = Sequential.from_architecture(arch, source=repr(path))
     shapes = {name: value.shape for name, value in model.named_parameters()}
     state = {}
     for key, value in arrays.items():
@@ -205,7 +214,10 @@ def load_sparse(path: str | os.PathLike) -> Sequential:
             )
         elif not key.endswith(_BITS):  # a dense entry (bits were read with their values)
             state[key] = value
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path!r} is not a valid minnet model file: {exc}") from None
     return model
 
 
@@ -241,8 +253,7 @@ class Latency(NamedTuple):
 def measure_latency(fn_or_model, x, *, warmup: int = 3, repeats: int = 20) -> Latency:
     """Time ``fn(x)`` (or ``model.inference(x)`` in one batch, for a Sequential)
     with ``time.perf_counter``: ``warmup`` untimed calls, then ``repeats`` timed ones."""
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
-        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
+    warmup = check_int("warmup", warmup, low=0)
     repeats = check_int("repeats", repeats, low=1)
     if isinstance(fn_or_model, Sequential):
         x = np.asarray(x)
@@ -284,6 +295,11 @@ def compare_latency(contenders: dict, *, rounds: int = 5, repeats: int = 3, warm
     if not isinstance(contenders, dict) or not contenders:
         raise TypeError(f"contenders must be a non-empty dict name -> (fn_or_model, x), got {contenders!r}")
     rounds = check_int("rounds", rounds, low=1)
+    repeats = check_int("repeats", repeats, low=1)
+    warmup = check_int("warmup", warmup, low=0)
+    for name, entry in contenders.items():
+        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+            raise TypeError(f"contenders[{name!r}] must be a pair (fn_or_model, x), got {entry!r:.80}")
     samples = {name: [] for name in contenders}
     if warmup:
         for fn, x in contenders.values():

@@ -25,6 +25,7 @@ import numpy as np
 
 from .layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Tanh
 from .model import Sequential
+from .validate import check_array
 
 ELEMENTWISE = (ReLU, Tanh, Sigmoid, Dropout)  # same result whatever the layout of the batch
 
@@ -70,7 +71,7 @@ class CSRNetwork:
     def inference(self, x) -> np.ndarray:
         """Outputs for a batch ``x`` of shape (N, ...): (N, classes) for an MLP,
         equal to ``model.inference(x)`` up to float rounding."""
-        h = np.asarray(x)
+        h = check_array("x", x, non_empty=False)
         if h.ndim < 2 or h.shape[0] == 0:
             raise ValueError(f"x must be a non-empty batch of shape (N, features), got shape {h.shape}")
         columns = False  # False: h is (N, ...), batch-major; True: h is (features, N)

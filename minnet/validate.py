@@ -156,3 +156,10 @@ def check_names(name: str, value) -> list[str] | None:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise TypeError(f"{name} must be a list of names such as ['0.W'], got {_shown(value)}")
     return list(value)
+
+
+def check_instance(name: str, value, cls, what: str):
+    """``value`` is an instance of ``cls`` (``what`` describes it in the message)."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {_shown(value)}")
+    return value

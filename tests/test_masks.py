@@ -121,7 +121,7 @@ def test_structured_mask_conv_filters_and_composition():
     np.testing.assert_array_equal(first.reshape(8, -1).all(1), np.arange(8) >= 4)
     second = structured_mask(W, 0.5, axis=0, mask=first)  # half of the 4 kept filters
     np.testing.assert_array_equal(second.reshape(8, -1).all(1), np.arange(8) >= 6)
-    with pytest.raises(ValueError, match=r"axis.*\[-4, 3\].*got 4"):
+    with pytest.raises(ValueError, match=r"axis must be an int in -4..3, got 4"):
         structured_mask(W, 1, axis=4)
 
 

@@ -419,8 +419,11 @@ def test_errors():
         taylor_scores(model, X, y, names=["0.gamma"])
     with pytest.raises(TypeError, match="names must be a list"):
         lamp_scores(model, names="0.W")
-    for bad in (0, 3, "fro", True):
+    for bad in (0, 3):
         with pytest.raises(ValueError, match=f"ord must be 1 or 2, got {bad!r}"):
+            magnitude_scores(model, ord=bad)
+    for bad in ("fro", True, 1.0):
+        with pytest.raises(TypeError, match=f"ord must be 1 or 2, got {type(bad).__name__} {bad!r}"):
             magnitude_scores(model, ord=bad)
         with pytest.raises(ValueError, match="ord must be 1 or 2"):
             unit_norm_scores(model, ord=bad)

@@ -15,12 +15,20 @@ model exactly as it was.
 from __future__ import annotations
 
 import inspect
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .base import parse_name, prunable_layers, tied_batchnorm, unit_axis, unit_keep_mask, weight_names
+from ..validate import check_choice, check_int, check_real, is_int
+from .base import (
+    check_layers,
+    check_model,
+    check_parameter_names,
+    parse_name,
+    tied_batchnorm,
+    unit_axis,
+    unit_keep_mask,
+)
 from .masks import (
     check_mask,
     check_scores,
@@ -71,6 +79,7 @@ def attach_masks(model, masks: dict) -> None:
     masks: name ("0.W") -> bool array of the parameter's shape. All names and
     masks are checked before any is attached.
     """
+    check_model(model)
     if not isinstance(masks, dict):
         raise TypeError(f"masks must be a dict of name -> bool array, got {type(masks).__name__}")
     resolved = []
@@ -88,10 +97,12 @@ def _check_target(amount, sparsity):
             f"give exactly one of amount (of what is left) or sparsity (a target), "
             f"got amount={amount!r}, sparsity={sparsity!r}"
         )
-    if sparsity is not None and (
-        isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real) or not 0 <= sparsity <= 1
-    ):
-        raise ValueError(f"sparsity must be a target fraction in [0, 1], got {sparsity!r}")
+    if sparsity is not None:
+        check_real("sparsity", sparsity, low=0, high=1)
+    elif is_int(amount):  # a count; its upper bound depends on what is still kept, checked with the scores
+        check_int("amount", amount, low=0)
+    else:
+        check_real("amount", amount, low=0, high=1)
 
 
 def _count_to_target(sparsity, total: int, kept: int, what: str) -> int:
@@ -159,9 +170,8 @@ def prune(model, amount=None, *, sparsity=None, scores=None, scope: str = "globa
         output layer (``weight_names(model)``). Biases only if named.
     """
     _check_target(amount, sparsity)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-    names = weight_names(model) if names is None else list(names)
+    check_choice("scope", scope, SCOPES)
+    names = check_parameter_names(model, names)
     if not names:
         raise ValueError("names must list at least one parameter to prune, got none")
     params = {name: parse_name(model, name) for name in names}
@@ -191,11 +201,15 @@ def keep_units(model, index: int, keep) -> None:
     """Mask every parameter tied to the units of layer ``index`` that ``keep``
     (bool, one entry per unit) drops: the weight slice, the bias entry, and
     gamma/beta of a BatchNorm that normalises this layer's outputs."""
-    layer = model.layers[index] if isinstance(index, numbers.Integral) and 0 <= index < len(model.layers) else None
-    if layer is None:
-        raise ValueError(f"index must be a layer index in [0, {len(model.layers) - 1}], got {index!r}")
+    index = check_int("index", index, low=0, high=len(check_model(model).layers) - 1)
+    layer = model.layers[index]
     axis = unit_axis(layer)
     keep = check_mask(keep, (layer.params["W"].shape[axis],), f"keep for layer {index}")
+    if not (keep & unit_keep_mask(model, index)).any():
+        raise ValueError(
+            f"keep would remove every unit of layer {index} ({layer!r}); "
+            "structured pruning keeps at least one unit per layer"
+        )
     masks = {f"{index}.W": expand_slices(keep, layer.params["W"].shape, axis), f"{index}.b": keep}
     bn = tied_batchnorm(model, index)
     if bn is not None:
@@ -238,17 +252,13 @@ def prune_units(
     compute anything): ValueError, and the model is left unchanged.
     """
     _check_target(amount, sparsity)
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-    valid = prunable_layers(model, include_output=True)
+    check_choice("scope", scope, SCOPES)
+    check_model(model)
     if layers is None and isinstance(scores, str) and scores == "bn_scale":
         from .scores import batchnorm_scale_scores
 
         layers = sorted(batchnorm_scale_scores(model))  # only the layers a BatchNorm follows
-    layers = prunable_layers(model) if layers is None else list(layers)
-    for i in layers:
-        if i not in valid:
-            raise ValueError(f"layers must be indices of Dense/Conv2d layers {valid}, got {i!r}")
+    layers = check_layers(model, layers)
     if not layers:
         raise ValueError("layers must list at least one Dense/Conv2d layer, got none")
     alive = {i: unit_keep_mask(model, i) for i in layers}
@@ -285,14 +295,14 @@ def prune_units(
 def masked_fraction(model, names=None) -> float:
     """Fraction of the entries of ``names`` (default: the prunable weights,
     as ``prune`` selects them) that masks prune."""
-    names = weight_names(model) if names is None else names
+    names = check_parameter_names(model, names)
     masks = [_current_mask(layer, key) for _, layer, key in (parse_name(model, n) for n in names)]
     return 1 - sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
 
 
 def dead_unit_fraction(model, layers=None) -> float:
     """Fraction of the units of ``layers`` (default as ``prune_units``) that are structurally pruned."""
-    layers = prunable_layers(model) if layers is None else layers
+    layers = check_layers(model, layers)
     alive = [unit_keep_mask(model, i) for i in layers]
     return 1 - sum(int(a.sum()) for a in alive) / sum(a.size for a in alive)
 
@@ -301,11 +311,11 @@ def remove(model):
     """Make pruning permanent (like torch's ``prune.remove``): the pruned
     weights are already 0; drop the masks so training may move them again.
     Returns the model."""
-    for layer in model.layers:
+    for layer in check_model(model).layers:
         layer.masks = {}
     return model
 
 
 def is_pruned(model) -> bool:
     """True if any layer carries a mask."""
-    return any(layer.masks for layer in model.layers)
+    return any(layer.masks for layer in check_model(model).layers)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import BatchNorm, Conv2d, Dense, Flatten
+from ..model import Sequential
+from ..validate import check_instance, check_int, check_names, is_int
 
 PRUNABLE_TYPES = (Dense, Conv2d)
 
@@ -27,7 +29,7 @@ def unit_axis(layer) -> int:
 def prunable_layers(model, *, include_output: bool = False) -> list[int]:
     """Indices of the Dense/Conv2d layers, in order. The last one (the output
     layer, whose units are the classes) is left out unless ``include_output``."""
-    indices = [i for i, layer in enumerate(model.layers) if isinstance(layer, PRUNABLE_TYPES)]
+    indices = [i for i, layer in enumerate(check_model(model).layers) if isinstance(layer, PRUNABLE_TYPES)]
     return indices if include_output else indices[:-1]
 
 
@@ -36,9 +38,48 @@ def weight_names(model, *, include_output: bool = False) -> list[str]:
     return [f"{i}.W" for i in prunable_layers(model, include_output=include_output)]
 
 
+def check_model(model) -> Sequential:
+    """``model`` is a minnet Sequential (a TypeError otherwise)."""
+    return check_instance("model", model, Sequential, "a minnet Sequential model")
+
+
+def check_parameter_names(model, names) -> list[str]:
+    """``names`` as a list of distinct, valid parameter names; default: ``weight_names(model)``."""
+    check_model(model)
+    names = check_names("names", names)
+    if names is None:
+        return weight_names(model)
+    if len(set(names)) != len(names):
+        raise ValueError(f"names must not repeat a parameter, got {names}")
+    for name in names:
+        parse_name(model, name)  # raises a ValueError listing the model's names
+    return names
+
+
+def check_layers(model, layers) -> list[int]:
+    """``layers`` as a list of distinct Dense/Conv2d layer indices; default: ``prunable_layers(model)``."""
+    check_model(model)
+    if layers is None:
+        return prunable_layers(model)
+    if not isinstance(layers, (list, tuple, range)):
+        raise TypeError(f"layers must be a list of layer indices such as [0, 2], got {type(layers).__name__}")
+    valid = prunable_layers(model, include_output=True)
+    for index in layers:
+        if not is_int(index):
+            raise TypeError(f"layers must hold int layer indices, got {type(index).__name__} {index!r}")
+        if index not in valid:
+            raise ValueError(f"unknown layer {index!r} in layers; the model's Dense/Conv2d layers are {valid}")
+    layers = [int(index) for index in layers]
+    if len(set(layers)) != len(layers):
+        raise ValueError(f"layers must not repeat a layer, got {layers}")
+    return layers
+
+
 def parse_name(model, name: str):
     """``"3.W"`` -> (3, layer, "W"), with a clear error for unknown names."""
-    if not isinstance(name, str) or name.count(".") != 1:
+    if not isinstance(name, str):
+        raise TypeError(f"parameter names are strings such as '0.W', got {type(name).__name__} {name!r}")
+    if name.count(".") != 1:
         raise ValueError(f"parameter names look like '0.W', got {name!r}")
     index, key = name.split(".")
     if not index.isdigit() or int(index) >= len(model.layers) or key not in model.layers[int(index)].params:
@@ -69,8 +110,7 @@ def unit_keep_mask(model, index: int):
     zeroed by chance still has its bias, so it still outputs act(b) and counts
     as alive.
     """
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(model.layers):
-        raise ValueError(f"index must be a layer index in [0, {len(model.layers) - 1}], got {index!r}")
+    index = check_int("index", index, low=0, high=len(check_model(model).layers) - 1)
     layer = model.layers[index]
     try:
         axis = unit_axis(layer)

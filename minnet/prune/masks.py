@@ -18,10 +18,12 @@ import numbers
 
 import numpy as np
 
+from ..validate import check_int, is_real
+
 
 def prune_count(amount, n: int) -> int:
     """How many of ``n`` entries ``amount`` asks to prune (torch's rules)."""
-    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+    if not is_real(amount):
         raise TypeError(f"amount must be a float in [0, 1] or an int count, got {type(amount).__name__} {amount!r}")
     if isinstance(amount, numbers.Integral):
         if not 0 <= amount <= n:
@@ -84,16 +86,16 @@ def slice_norms(weight, axis: int, ord=2) -> np.ndarray:
     axes: shape (weight.shape[axis],). ord may be any p > 0, or inf/-inf."""
     weight = check_scores(weight, "weight")
     axis = _check_axis(axis, weight.ndim)
-    if not (isinstance(ord, numbers.Real) and not isinstance(ord, bool)) or not (ord > 0 or np.isinf(ord)):
+    if not is_real(ord):
+        raise TypeError(f"ord must be a number > 0 or inf, got {type(ord).__name__} {ord!r}")
+    if not (ord > 0 or np.isinf(ord)):
         raise ValueError(f"ord must be a number > 0 or inf, got {ord!r}")
     flat = np.moveaxis(weight, axis, 0).reshape(weight.shape[axis], -1)
     return np.linalg.norm(flat.astype(np.float64), ord=ord, axis=1)
 
 
 def _check_axis(axis, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -ndim <= axis < ndim:
-        raise ValueError(f"axis must be an int in [{-ndim}, {ndim - 1}] for a {ndim}-d weight, got {axis!r}")
-    return int(axis) % ndim
+    return check_int("axis", axis, low=-ndim, high=ndim - 1) % ndim
 
 
 def slices_kept(mask: np.ndarray, axis: int) -> np.ndarray:
@@ -135,7 +137,9 @@ def global_unstructured_masks(scores: dict, amount, masks: dict | None = None) -
     """
     if not isinstance(scores, dict) or not scores:
         raise TypeError(f"scores must be a non-empty dict of name -> array, got {type(scores).__name__}")
-    masks = masks or {}
+    masks = {} if masks is None else masks
+    if not isinstance(masks, dict):
+        raise TypeError(f"masks must be a dict of name -> bool array, or None, got {type(masks).__name__}")
     unknown = sorted(set(masks) - set(scores))
     if unknown:
         raise ValueError(f"masks has names that scores lacks: {unknown}")

@@ -37,8 +37,8 @@ import numpy as np
 from ..layers import ACTIVATIONS, BatchNorm, ReLU
 from ..losses import softmax_cross_entropy
 from ..utils import as_generator
-from ..validate import check_int
-from .base import parse_name, prunable_layers, tied_batchnorm, unit_axis, weight_names
+from ..validate import check_array, check_callable, check_int, is_int
+from .base import check_layers, check_parameter_names, parse_name, prunable_layers, tied_batchnorm, unit_axis
 from .masks import slice_norms
 
 ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
@@ -46,57 +46,29 @@ ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
 # -- argument checks ------------------------------------------------------------
 
 
-def _check_names(model, names) -> list[str]:
-    """``names`` as a list of valid parameter names; default: ``weight_names(model)``."""
-    if names is None:
-        return weight_names(model)
-    if isinstance(names, str):
-        raise TypeError(f"names must be a list of parameter names such as ['0.W'], got the string {names!r}")
-    names = list(names)
-    for name in names:
-        parse_name(model, name)  # raises a ValueError listing the model's names
-    return names
-
-
-def _check_layers(model, layers) -> list[int]:
-    """``layers`` as a list of Dense/Conv2d layer indices; default: ``prunable_layers(model)``."""
-    if layers is None:
-        return prunable_layers(model)
-    if isinstance(layers, (int, np.integer)):
-        raise TypeError(f"layers must be a list of layer indices such as [0, 2], got the int {layers!r}")
-    valid = prunable_layers(model, include_output=True)
-    layers = list(layers)
-    for index in layers:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index not in valid:
-            raise ValueError(f"unknown layer {index!r} in layers; the model's Dense/Conv2d layers are {valid}")
-    return [int(index) for index in layers]
-
-
 def _check_ord(ord) -> int:
-    if isinstance(ord, bool) or ord not in (1, 2):
+    if not is_int(ord):
+        raise TypeError(f"ord must be 1 or 2, got {type(ord).__name__} {ord!r}")
+    if ord not in (1, 2):
         raise ValueError(f"ord must be 1 or 2, got {ord!r}")
     return int(ord)
 
 
 def _check_batch(X, y=None):
-    """X as a non-empty (N, ...) array of real numbers; y, if given, of length N."""
-    X = np.asarray(X)
-    if X.ndim < 2 or X.shape[0] == 0:
+    """X as a non-empty (N, ...) array of finite real numbers; y, if given, of length N."""
+    X = check_array("X", X, min_ndim=2)
+    if X.shape[0] == 0:
         raise ValueError(f"X must be a non-empty batch of shape (N, ...), got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
     if y is None:
         return X
-    y = np.asarray(y)
+    y = check_array("y", y, non_empty=False)
     if y.ndim == 0 or len(y) != len(X):
         raise ValueError(f"y must have one entry per example of X ({len(X)}), got shape {y.shape}")
     return X, y
 
 
 def _check_loss(loss):
-    if not callable(loss):
-        raise TypeError(f"loss must be a function (outputs, targets) -> (value, gradient), got {type(loss).__name__}")
-    return loss
+    return check_callable("loss", loss, "a function (outputs, targets) -> (value, gradient)")
 
 
 # -- shared pieces ----------------------------------------------------------------
@@ -173,20 +145,20 @@ def magnitude_scores(model, *, ord=1, names=None) -> dict[str, np.ndarray]:
     """|w| (``ord=1``) or w**2 (``ord=2``), for each named weight. Same ranking
     either way; ord=2 is the form OBD and LAMP build on."""
     ord = _check_ord(ord)
-    weights = _weights(model, _check_names(model, names))
+    weights = _weights(model, check_parameter_names(model, names))
     return _zero_pruned(model, {name: np.abs(w) ** ord for name, w in weights.items()})
 
 
 def random_scores(model, *, rng=0, names=None) -> dict[str, np.ndarray]:
     """Uniform draws in [0, 1) from ``rng``, one per weight, in the order of
     ``names``: the baseline every other score must beat."""
-    gen, weights = as_generator(rng), _weights(model, _check_names(model, names))
+    gen, weights = as_generator(rng), _weights(model, check_parameter_names(model, names))
     return _zero_pruned(model, {name: gen.random(w.shape) for name, w in weights.items()})
 
 
 def gradient_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> dict[str, np.ndarray]:
     """|dL/dw| of the mean loss on the batch X (N, ...), y (N,), in eval mode."""
-    names = _check_names(model, names)
+    names = check_parameter_names(model, names)
     X, y = _check_batch(X, y)
     grads = _gradients(_eval_copy(model), X, y, _check_loss(loss), names)
     return _zero_pruned(model, {name: np.abs(g) for name, g in grads.items()})
@@ -195,7 +167,7 @@ def gradient_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> d
 def taylor_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> dict[str, np.ndarray]:
     """First-order Taylor |w * dL/dw| (Molchanov et al. 2017, 2019): the
     predicted change of the mean loss on (X, y) if w is set to 0. Eval mode."""
-    names = _check_names(model, names)
+    names = check_parameter_names(model, names)
     X, y = _check_batch(X, y)
     grads = _gradients(_eval_copy(model), X, y, _check_loss(loss), names)
     return _zero_pruned(model, {name: np.abs(w * grads[name]) for name, w in _weights(model, names).items()})
@@ -223,7 +195,7 @@ def obd_scores(model, X, y, *, loss=softmax_cross_entropy, batch_size=32, names=
     OBD assumes a trained model (gradient ~ 0), so that the second-order term
     dominates. Eval mode.
     """
-    names = _check_names(model, names)
+    names = check_parameter_names(model, names)
     X, y = _check_batch(X, y)
     batch_size = check_int("batch_size", batch_size, low=1)
     loss, work = _check_loss(loss), _eval_copy(model)
@@ -245,7 +217,7 @@ def lamp_scores(model, *, names=None) -> dict[str, np.ndarray]:
     are left out of the sums; an entry whose sum is 0 (an all-zero layer) scores 0.
     """
     scores = {}
-    for name, w in _weights(model, _check_names(model, names)).items():
+    for name, w in _weights(model, check_parameter_names(model, names)).items():
         _, layer, key = parse_name(model, name)
         squares = np.where(layer.masks.get(key, True), w**2, 0.0).ravel()
         order = np.argsort(squares, kind="stable")
@@ -265,7 +237,7 @@ def unit_norm_scores(model, *, ord=2, layers=None) -> dict[int, np.ndarray]:
     W[j] of a Conv2d), over all axes but the unit axis: the ranking of torch's
     ``ln_structured`` and of ``structured_mask``. Biases are not included."""
     ord = _check_ord(ord)
-    layers = _check_layers(model, layers)
+    layers = check_layers(model, layers)
     return {i: slice_norms(model.layers[i].params["W"], unit_axis(model.layers[i]), ord) for i in layers}
 
 
@@ -274,7 +246,7 @@ def mean_activation_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
     unit's output after the layer's activation: the first activation layer after
     it, past an optional BatchNorm; the layer's raw output if no activation
     follows. Eval mode, one forward pass."""
-    layers = _check_layers(model, layers)
+    layers = check_layers(model, layers)
     X = _check_batch(X)
     at = {index: _activation_index(model, index) for index in layers}
     _, outputs = _eval_copy(model).forward_keeping(X, set(at.values()))
@@ -286,7 +258,7 @@ def apoz_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
     of a unit's ReLU output over the examples of X (and spatial positions): a
     unit that is almost always 0 scores near 0. Each layer must be followed by a
     ReLU (past an optional BatchNorm). Eval mode, one forward pass."""
-    layers = _check_layers(model, layers)
+    layers = check_layers(model, layers)
     X = _check_batch(X)
     at = {index: _activation_index(model, index) for index in layers}
     for index, j in at.items():
@@ -306,7 +278,7 @@ def taylor_unit_scores(model, X, y, *, loss=softmax_cross_entropy, layers=None) 
     of sum over positions of a * dl_n/da| with l_n the loss of example n. It is
     the predicted change of the mean loss if the unit's output is set to 0.
     Eval mode."""
-    layers = _check_layers(model, layers)
+    layers = check_layers(model, layers)
     X, y = _check_batch(X, y)
     loss, work = _check_loss(loss), _eval_copy(model)
     out, acts = work.forward_keeping(X, set(layers))
@@ -321,7 +293,7 @@ def batchnorm_scale_scores(model, *, layers=None) -> dict[int, np.ndarray]:
     if layers is None:
         layers = [i for i in prunable_layers(model) if tied_batchnorm(model, i) is not None]
     scores = {}
-    for index in _check_layers(model, layers):
+    for index in check_layers(model, layers):
         bn = tied_batchnorm(model, index)
         if bn is None:
             raise ValueError(f"layer {index} ({model.layers[index]!r}) has no BatchNorm after it, so no gamma to score")

@@ -56,8 +56,8 @@ def _check_ord(ord) -> int:
 
 def _check_batch(X, y=None):
     """X as a non-empty (N, ...) array of finite real numbers; y, if given, of length N."""
-    X = check_array("X", X, min_ndim=2, non_empty=False)
-    if X.size == 0:
+    X = check_array("X", X, non_empty=False)
+    if X.ndim < 2 or X.size == 0:
         raise ValueError(f"X must be a non-empty batch of shape (N, ...), got shape {X.shape}")
     if y is None:
         return X

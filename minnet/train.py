@@ -169,6 +169,19 @@ def _check_data(X, y, name: str):
     return X, y
 
 
+def check_training_data(model, X, y, name: str, loss=softmax_cross_entropy):
+    """(X, y) as arrays that fit ``model``: X a non-empty finite batch the model
+    accepts, y one label per example (class ids within the model's outputs
+    for the cross-entropy loss). Changes nothing."""
+    if not hasattr(model, "output_shapes"):
+        raise TypeError(f"model must be a minnet Sequential, got {type(model).__name__}")
+    X, y = _check_data(X, y, name)
+    outputs = model.output_shapes(X.shape[1:])[-1]
+    if _is_classification(loss):
+        check_labels(y, len(X), outputs[0])
+    return X, y
+
+
 def _is_classification(loss) -> bool:
     return loss is softmax_cross_entropy
 
@@ -217,18 +230,11 @@ def fit(
     batch_size = check_int("batch_size", batch_size, low=1)
     verbose = check_bool("verbose", verbose)
     check_callable("loss", loss, "a loss function (outputs, targets) -> (value, gradient)")
-    X, y = _check_data(X, y, "training")
+    X, y = check_training_data(model, X, y, "training", loss)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
-        validation = _check_data(*validation, "validation")
-    n_outputs = model.inference(X[:1]).shape[1:]  # also checks the input shape
-    if validation is not None:
-        model.inference(validation[0][:1])
-    if _is_classification(loss):
-        check_labels(y, len(X), n_outputs[0])
-        if validation is not None:
-            check_labels(validation[1], len(validation[0]), n_outputs[0])
+        validation = check_training_data(model, *validation, "validation", loss)
     optimizer = Adam(lr=1e-3) if optimizer is None else optimizer
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a minnet Optimizer such as SGD or Adam, got {type(optimizer).__name__}")

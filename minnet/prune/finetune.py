@@ -17,10 +17,11 @@ rate differ.
 
 from __future__ import annotations
 
-import numbers
-
-from ..train import fit
+from ..optim import Optimizer, constant_schedule
+from ..train import check_training_data, fit
 from ..utils import as_generator
+from ..validate import check_bool, check_callable, check_choice, check_int, check_real
+from .base import check_model
 
 STRATEGIES = ("fine_tune", "lr_rewind", "weight_rewind", "reinit")
 
@@ -28,6 +29,9 @@ STRATEGIES = ("fine_tune", "lr_rewind", "weight_rewind", "reinit")
 def rewind_weights(model, state: dict) -> None:
     """Load the weights of a snapshot (``Snapshot.state`` or ``state_dict()``)
     but keep the model's current masks, so pruned weights stay 0."""
+    check_model(model)
+    if not isinstance(state, dict):
+        raise TypeError(f"state must be a state dict (Snapshot.state or state_dict()), got {type(state).__name__}")
     masks = [dict(layer.masks) for layer in model.layers]
     values = {name: value for name, value in state.items() if not name.endswith("_mask")}
     model.load_state_dict(values)
@@ -39,6 +43,7 @@ def rewind_weights(model, state: dict) -> None:
 
 def reinitialize(model, rng=0) -> None:
     """Fresh random weights (and BatchNorm reset) for every layer, masks kept."""
+    check_model(model)
     gen = as_generator(rng)
     for layer in model.layers:
         if hasattr(layer, "reset_parameters"):
@@ -68,34 +73,47 @@ def retrain(
         the factory's base learning rate, its schedule dropped).
     snapshot: the weights to rewind to, needed by "weight_rewind".
     """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if not callable(optimizer_factory):
-        raise TypeError(
-            f"optimizer_factory must be a callable returning an optimizer, got {type(optimizer_factory).__name__}"
-        )
+    check_model(model)
+    check_choice("strategy", strategy, STRATEGIES)
+    check_int("epochs", epochs, low=1)
+    check_int("batch_size", batch_size, low=1)
+    check_bool("verbose", verbose)
+    check_training_data(model, X, y, "training")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
+        check_training_data(model, *validation, "validation")
+    check_callable("optimizer_factory", optimizer_factory, "a callable returning a fresh optimizer")
     if strategy == "weight_rewind" and not isinstance(snapshot, dict):
         raise ValueError("strategy 'weight_rewind' needs snapshot=<a state dict>, e.g. Snapshot(epoch=1).state")
-    if fine_tune_lr is not None and (not isinstance(fine_tune_lr, numbers.Real) or not fine_tune_lr > 0):
-        raise ValueError(f"fine_tune_lr must be a number > 0, got {fine_tune_lr!r}")
+    if fine_tune_lr is not None:
+        check_real("fine_tune_lr", fine_tune_lr, low=0, low_inclusive=False)
     optimizer = optimizer_factory()
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer_factory must return a minnet Optimizer, got {type(optimizer).__name__}")
+    gen = as_generator(rng)
+    before = model.state_dict()
     if strategy == "fine_tune":
         optimizer.lr = fine_tune_lr if fine_tune_lr is not None else optimizer.lr / 10
-        optimizer.schedule = lambda epoch: 1.0
+        optimizer.schedule = constant_schedule()
     elif strategy == "weight_rewind":
         rewind_weights(model, snapshot)
     elif strategy == "reinit":
         # a stream of its own: with the seed itself, reinit(rng=0) of a model built
         # with rng=0 would redraw the original initial weights (weight rewinding to 0)
-        reinitialize(model, as_generator(rng).spawn(1)[0])
-    return fit(
-        model,
-        X,
-        y,
-        epochs=epochs,
-        optimizer=optimizer,
-        batch_size=batch_size,
-        validation=validation,
-        rng=rng,
-        verbose=verbose,
-    )
+        reinitialize(model, gen.spawn(1)[0])
+    try:
+        return fit(
+            model,
+            X,
+            y,
+            epochs=epochs,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            validation=validation,
+            rng=gen,
+            verbose=verbose,
+        )
+    except Exception:
+        model.load_state_dict(before)  # a rewind or re-initialisation is undone too
+        raise

@@ -16,8 +16,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..train import Callback, evaluate, fit
-from .apply import dead_unit_fraction, masked_fraction, prune, prune_units
+from ..optim import Adam, Optimizer
+from ..train import Callback, check_training_data, evaluate, fit
+from ..utils import as_generator
+from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_real
+from .apply import SCOPES, dead_unit_fraction, masked_fraction, prune, prune_units
+from .base import check_layers, check_model, check_parameter_names
 
 
 @dataclass
@@ -133,16 +137,69 @@ def prune_loop(
     in which case that round is undone; nonzero parameters, effective MACs or
     latency (ms, measured on ``latency_input``) at or under their budget. With
     ``structured=True``, MACs and latency are measured on ``shrink(model)``.
+    Every argument is checked before the first round, and if anything fails
+    during the loop the model is put back as it was before it.
     """
-    from ..optim import Adam
-
-    X_val, y_val = validation
-    rounds = rounds or getattr(schedule, "rounds", None) or 10
+    check_model(model)
+    X, y = check_training_data(model, X, y, "training")
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
+    X_val, y_val = check_training_data(model, *validation, "validation")
+    _check_schedule(schedule)
+    rounds = check_int("rounds", rounds if rounds is not None else getattr(schedule, "rounds", None) or 10, low=1)
+    structured = check_bool("structured", structured)
+    scope = check_choice("scope", scope or ("local" if structured else "global"), SCOPES)
+    epochs_per_round = check_int("epochs_per_round", epochs_per_round, low=0)
+    batch_size = check_int("batch_size", batch_size, low=1)
     optimizer_factory = optimizer_factory or (lambda: Adam(lr=1e-3))
+    check_callable("optimizer_factory", optimizer_factory, "a callable returning a fresh optimizer")
+    if not isinstance(optimizer_factory(), Optimizer):
+        raise TypeError("optimizer_factory must return a minnet Optimizer such as Adam(lr=1e-3)")
+    if target_sparsity is not None:
+        check_real("target_sparsity", target_sparsity, low=0, high=1)
+    if max_accuracy_drop is not None:
+        check_real("max_accuracy_drop", max_accuracy_drop, low=0, high=1)
+    if max_nonzero_params is not None:
+        check_int("max_nonzero_params", max_nonzero_params, low=0)
+    if max_macs is not None:
+        check_int("max_macs", max_macs, low=0)
+    if max_latency_ms is not None:
+        check_real("max_latency_ms", max_latency_ms, low=0, low_inclusive=False)
+        if latency_input is None:
+            raise ValueError("max_latency_ms needs latency_input=<a batch to time the model on>")
+    if latency_input is not None:
+        latency_input = check_array("latency_input", latency_input, min_ndim=2)
+        model.output_shapes(latency_input.shape[1:])
+    as_generator(rng)
+    verbose = check_bool("verbose", verbose)
+    before = model.state_dict()
+    try:
+        return _loop(
+            model, X, y, X_val, y_val, schedule, rounds, scores, scope, structured, epochs_per_round,
+            optimizer_factory, batch_size, target_sparsity, max_accuracy_drop, max_nonzero_params, max_macs,
+            max_latency_ms, latency_input, rng, verbose,
+        )  # fmt: skip
+    except Exception:
+        model.load_state_dict(before)
+        raise
+
+
+def _check_schedule(schedule) -> None:
+    if not (callable(getattr(schedule, "sparsity", None)) and callable(getattr(schedule, "should_prune", None))):
+        raise TypeError(
+            f"schedule must have sparsity(r) and should_prune(r), like minnet.prune.Iterative, "
+            f"got {type(schedule).__name__}"
+        )
+
+
+def _loop(
+    model, X, y, X_val, y_val, schedule, rounds, scores, scope, structured, epochs_per_round, optimizer_factory,
+    batch_size, target_sparsity, max_accuracy_drop, max_nonzero_params, max_macs, max_latency_ms, latency_input,
+    rng, verbose,
+) -> LoopResult:  # fmt: skip
     input_shape = tuple(X.shape[1:])
     result = LoopResult(dense_accuracy=evaluate(model, X_val, y_val).accuracy)
     prune_fn = prune_units if structured else prune
-    scope = scope or ("local" if structured else "global")
     for r in range(1, rounds + 1):
         if not schedule.should_prune(r):
             continue
@@ -207,16 +264,20 @@ class GradualPruning(Callback):
     def __init__(
         self, schedule, *, scores=None, scope: str | None = None, names=None, structured: bool = False, layers=None
     ):
-        if not (hasattr(schedule, "sparsity") and hasattr(schedule, "should_prune")):
-            raise TypeError(f"schedule must have sparsity(step) and should_prune(step), got {type(schedule).__name__}")
+        _check_schedule(schedule)
+        structured = check_bool("structured", structured)
         if layers is not None and not structured:
             raise ValueError("layers selects units for structured=True; to choose weights, pass names=[...]")
         self.schedule, self.scores, self.names, self.layers = schedule, scores, names, layers
         self.structured = structured
-        self.scope = scope or ("local" if structured else "global")
+        self.scope = check_choice("scope", scope or ("local" if structured else "global"), SCOPES)
         self.history: list[tuple[int, float]] = []
 
     def on_train_begin(self, model, optimizer):
+        if self.structured:
+            self.layers = check_layers(model, self.layers)
+        else:
+            self.names = check_parameter_names(model, self.names)
         self._prune_at(model, 0)  # fit counts steps from 1; a schedule may begin at step 0
 
     def on_step_end(self, model, step):

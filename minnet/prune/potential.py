@@ -10,14 +10,14 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from ..validate import check_array, check_real
 
 
 def _check_curve(sparsities, accuracies):
-    s = np.asarray(sparsities, dtype=float)
-    a = np.asarray(accuracies, dtype=float)
+    s = check_array("sparsities", sparsities, non_empty=False).astype(float)
+    a = _accuracies("accuracies", accuracies)
     if s.ndim != 1 or s.shape != a.shape or s.size == 0:
         raise ValueError(
             f"sparsities and accuracies must be 1-d and of equal non-zero length, got shapes {s.shape} and {a.shape}"
@@ -36,8 +36,8 @@ def prune_potential(sparsities, accuracies, dense_accuracy: float, budget: float
     accuracies at those sparsities, shape (K,).
     """
     s, a = _check_curve(sparsities, accuracies)
-    if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or budget < 0:
-        raise ValueError(f"budget must be an accuracy difference >= 0 (0.005 = half a point), got {budget!r}")
+    dense_accuracy = check_real("dense_accuracy", dense_accuracy, low=0, high=1)
+    budget = check_real("budget", budget, low=0, high=1)
     within = a >= dense_accuracy - budget - 1e-12
     return float(s[within].max()) if within.any() else 0.0
 
@@ -48,8 +48,10 @@ def excess_error(clean_accuracies, shifted_accuracies, dense_clean: float, dense
 
     All accuracies are fractions; the two arrays have one entry per sparsity.
     """
-    clean = np.asarray(clean_accuracies, dtype=float)
-    shifted = np.asarray(shifted_accuracies, dtype=float)
+    clean = _accuracies("clean_accuracies", clean_accuracies)
+    shifted = _accuracies("shifted_accuracies", shifted_accuracies)
+    dense_clean = check_real("dense_clean", dense_clean, low=0, high=1)
+    dense_shifted = check_real("dense_shifted", dense_shifted, low=0, high=1)
     if clean.shape != shifted.shape:
         raise ValueError(
             f"clean and shifted accuracies must have the same shape, got {clean.shape} and {shifted.shape}"
@@ -60,12 +62,20 @@ def excess_error(clean_accuracies, shifted_accuracies, dense_clean: float, dense
 def forgotten_examples(dense_predictions, pruned_predictions, labels) -> np.ndarray:
     """Indices of the examples the dense network classifies correctly and the
     pruned one does not. All three arrays are (N,) class ids."""
-    dense = np.asarray(dense_predictions)
-    pruned = np.asarray(pruned_predictions)
-    labels = np.asarray(labels)
+    dense = check_array("dense_predictions", dense_predictions, non_empty=False)
+    pruned = check_array("pruned_predictions", pruned_predictions, non_empty=False)
+    labels = check_array("labels", labels, non_empty=False)
     if not dense.shape == pruned.shape == labels.shape or dense.ndim != 1:
         raise ValueError(
             f"predictions and labels must be 1-d arrays of one shape, got {dense.shape}, "
             f"{pruned.shape} and {labels.shape}"
         )
     return np.flatnonzero((dense == labels) & (pruned != labels))
+
+
+def _accuracies(name: str, values) -> np.ndarray:
+    """Accuracies as a float array of fractions in [0, 1]."""
+    values = check_array(name, values, non_empty=False).astype(float)
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(f"{name} must be fractions in [0, 1] (0.97, not 97), got values up to {values.max():g}")
+    return values

@@ -22,6 +22,7 @@ from ..utils import as_generator
 from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_real
 from .apply import SCOPES, dead_unit_fraction, masked_fraction, prune, prune_units
 from .base import check_layers, check_model, check_parameter_names
+from .schedules import PolynomialDecay
 
 
 @dataclass
@@ -265,6 +266,13 @@ class GradualPruning(Callback):
         self, schedule, *, scores=None, scope: str | None = None, names=None, structured: bool = False, layers=None
     ):
         _check_schedule(schedule)
+        if isinstance(schedule, PolynomialDecay) and schedule.frequency > schedule.end_step - schedule.begin_step:
+            raise ValueError(
+                f"the schedule prunes every {schedule.frequency} steps but spans only "
+                f"{schedule.end_step - schedule.begin_step} (begin_step {schedule.begin_step} to end_step "
+                f"{schedule.end_step}): it would prune once, at begin_step, and never reach final_sparsity "
+                f"{schedule.final_sparsity}; use a smaller frequency"
+            )
         structured = check_bool("structured", structured)
         if layers is not None and not structured:
             raise ValueError("layers selects units for structured=True; to choose weights, pass names=[...]")

@@ -39,7 +39,7 @@ import numbers
 
 import numpy as np
 
-from ..validate import check_int
+from ..validate import check_int, check_real
 
 __all__ = [
     "ConstantSparsity",
@@ -63,28 +63,14 @@ _ATOL = 1e-12
 
 
 def _check_step(step) -> int:
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise TypeError(f"step must be an int, got {step!r}")
-    return int(step)
+    return check_int("step", step)
 
 
 def _check_sparsity(name: str, value) -> float:
     """A sparsity in [0, 1), as tfmot's ``_validate_sparsity`` requires."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+    return check_real(name, value, low=0, high=1, high_inclusive=False)
 
 
-def _check_begin_step(begin_step) -> int:
-    if isinstance(begin_step, bool) or not isinstance(begin_step, numbers.Integral) or begin_step < 0:
-        raise ValueError(f"begin_step must be an int >= 0, got {begin_step!r}")
-    return int(begin_step)
-
-
-def _check_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int, got {value!r}")
-    return int(value)
 
 
 def _should_prune_in_step(step: int, begin_step: int, end_step: int | None, frequency: int) -> bool:
@@ -255,16 +241,16 @@ class PolynomialDecay(_StepSchedule):
     def __init__(self, initial_sparsity, final_sparsity, begin_step, end_step, power=3, frequency=100):
         initial = _check_sparsity("initial_sparsity", initial_sparsity)
         final = _check_sparsity("final_sparsity", final_sparsity)
-        begin = _check_begin_step(begin_step)
-        end = _check_int("end_step", end_step)
+        begin = check_int("begin_step", begin_step, low=0)
+        end = check_int("end_step", end_step)
         if end <= begin:
             raise ValueError(f"end_step must be greater than begin_step, got begin_step={begin}, end_step={end}")
-        if isinstance(power, bool) or not isinstance(power, numbers.Real) or not (power > 0 and math.isfinite(power)):
-            raise ValueError(f"power must be a finite number > 0, got {power!r}")
+        check_real("power", power, low=0, low_inclusive=False)
         self.initial_sparsity, self.final_sparsity = initial, final
         self.begin_step, self.end_step = begin, end
         self.power = power
         self.frequency = check_int("frequency", frequency, low=1)
+
 
     def sparsity(self, step: int) -> float:
         step = _check_step(step)
@@ -302,9 +288,9 @@ class ConstantSparsity(_StepSchedule):
 
     def __init__(self, target_sparsity, begin_step=0, end_step=None, frequency=100):
         target = _check_sparsity("target_sparsity", target_sparsity)
-        begin = _check_begin_step(begin_step)
+        begin = check_int("begin_step", begin_step, low=0)
         if end_step is not None:
-            end_step = _check_int("end_step", end_step)
+            end_step = check_int("end_step", end_step)
             if end_step == -1:
                 end_step = None
             elif end_step < 0:
@@ -345,9 +331,9 @@ class FromFunction(_StepSchedule):
     def __init__(self, fn, frequency=1, *, begin_step=0, end_step=None):
         if not callable(fn):
             raise TypeError(f"fn must be a callable step -> sparsity, got {type(fn).__name__}")
-        begin = _check_begin_step(begin_step)
+        begin = check_int("begin_step", begin_step, low=0)
         if end_step is not None:
-            end_step = _check_int("end_step", end_step)
+            end_step = check_int("end_step", end_step)
             if end_step < begin:
                 raise ValueError(f"end_step must be None or >= begin_step, got begin_step={begin}, end_step={end_step}")
         self.fn = fn
@@ -430,18 +416,16 @@ class Iterative(_RoundSchedule):
 
     def __init__(self, fraction_per_round, rounds):
         f = fraction_per_round
-        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0.0 < f < 1.0:
-            raise ValueError(f"fraction_per_round must be a number in (0, 1), got {f!r}")
-        self.fraction_per_round = float(f)
+        self.fraction_per_round = check_real(
+            "fraction_per_round", f, low=0, high=1, low_inclusive=False, high_inclusive=False
+        )
         self.rounds = check_int("rounds", rounds, low=1)
 
     @classmethod
     def to_target(cls, final_sparsity, rounds) -> Iterative:
         """The schedule whose round ``rounds`` reaches ``final_sparsity``:
         ``f = 1 - (1 - final_sparsity) ** (1 / rounds)``."""
-        s = final_sparsity
-        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0.0 < s < 1.0:
-            raise ValueError(f"final_sparsity must be a number in (0, 1), got {s!r}")
+        s = check_real("final_sparsity", final_sparsity, low=0, high=1, low_inclusive=False, high_inclusive=False)
         rounds = check_int("rounds", rounds, low=1)
         return cls(1.0 - (1.0 - float(s)) ** (1.0 / rounds), rounds)
 
@@ -490,10 +474,8 @@ def amount_to_prune(current_sparsity, target_sparsity) -> float:
     below 1e-12, float rounding, counts as equal and gives 0.
     """
     c, t = current_sparsity, target_sparsity
-    if isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0.0 <= c < 1.0:
-        raise ValueError(f"current_sparsity must be a number in [0, 1), got {c!r}")
-    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0.0 <= t <= 1.0:
-        raise ValueError(f"target_sparsity must be a number in [0, 1], got {t!r}")
+    c = check_real("current_sparsity", c, low=0, high=1, high_inclusive=False)
+    t = check_real("target_sparsity", t, low=0, high=1)
     if t < c - _ATOL:
         raise ValueError(
             f"target_sparsity must be >= current_sparsity (pruning cannot bring weights back), "

@@ -301,9 +301,10 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
     """Every array of a ``.npz`` file, read without pickle; a ValueError naming
     the file when it is damaged, empty, or not a ``.npz`` archive."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not a .npz archive")
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not a .npz archive")
+        with data:
             return {key: data[key] for key in data.files}
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):

@@ -176,7 +176,10 @@ def check_training_data(model, X, y, name: str, loss=softmax_cross_entropy):
     if not hasattr(model, "output_shapes"):
         raise TypeError(f"model must be a minnet Sequential, got {type(model).__name__}")
     X, y = _check_data(X, y, name)
-    outputs = model.output_shapes(X.shape[1:])[-1]
+    try:
+        outputs = model.output_shapes(X.shape[1:])[-1]
+    except ValueError as exc:
+        raise ValueError(f"{name} inputs of shape {X.shape}: {exc}") from None
     if _is_classification(loss):
         check_labels(y, len(X), outputs[0])
     return X, y
@@ -319,7 +322,7 @@ def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, ca
                     cb.on_step_end(model, step)
                 bar.update()
                 recheck()  # the machine may have become busy (or idle) since training started
-            _check_finite_weights(model, epoch, optimizer)
+            _check_finite(model, X[:batch_size], epoch, optimizer)
             history.epoch.append(epoch)
             history.step.append(step)
             history.lr.append(optimizer.current_lr)
@@ -343,11 +346,16 @@ def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, ca
     return history
 
 
-def _check_finite_weights(model, epoch: int, optimizer) -> None:
-    """Divergence in an epoch's last step leaves no NaN loss to notice: look at the weights."""
-    for name, value in model.named_parameters():
-        if not np.isfinite(value).all():
-            raise DivergenceError(
-                f"parameter {name!r} became NaN or infinite in epoch {epoch} (learning rate {optimizer.current_lr:g}); "
-                "the model was restored to its weights before fit. Try a smaller learning rate."
-            )
+def _check_finite(model, X_sample, epoch: int, optimizer) -> None:
+    """Divergence in an epoch's last step leaves no NaN loss to notice: look at
+    the weights, and at the outputs for a few training examples (weights can
+    be finite and still overflow a layer's output)."""
+    with np.errstate(all="ignore"):
+        bad = [name for name, value in model.named_parameters() if not np.isfinite(value).all()]
+        if not bad and not np.isfinite(model.inference(X_sample)).all():
+            bad = ["the outputs"]
+    if bad:
+        raise DivergenceError(
+            f"{bad[0]!s} became NaN or infinite in epoch {epoch} (learning rate {optimizer.current_lr:g}); "
+            "the model was restored to its weights before fit. Try a smaller learning rate."
+        )

@@ -71,8 +71,6 @@ def _check_sparsity(name: str, value) -> float:
     return check_real(name, value, low=0, high=1, high_inclusive=False)
 
 
-
-
 def _should_prune_in_step(step: int, begin_step: int, end_step: int | None, frequency: int) -> bool:
     """tfmot's ``PruningSchedule._should_prune_in_step``: prune when
     ``begin_step <= step <= end_step`` (no upper bound if ``end_step`` is None,
@@ -250,7 +248,6 @@ class PolynomialDecay(_StepSchedule):
         self.begin_step, self.end_step = begin, end
         self.power = power
         self.frequency = check_int("frequency", frequency, low=1)
-
 
     def sparsity(self, step: int) -> float:
         step = _check_step(step)

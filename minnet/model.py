@@ -75,7 +75,6 @@ class Sequential:
             return first.backward(grad_out, input_grad=False)
         return first.backward(grad_out)
 
-    @blas_threads
     def inference(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Outputs in eval mode, computed in batches; the mode is restored after."""
         batch_size = check_int("batch_size", batch_size, low=1)
@@ -84,7 +83,8 @@ class Sequential:
         was_training = self.training
         self.eval()
         try:
-            return np.concatenate([self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+            with blas_threads(self, x.shape[1:], min(batch_size, len(x))):
+                return np.concatenate([self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
         finally:
             self.train(was_training)
 

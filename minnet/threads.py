@@ -9,10 +9,15 @@ the spinning threads fight it for the cores and training becomes several
 times slower than with one thread.
 
 So by default (``"auto"``) ``fit``, ``evaluate`` and ``Sequential.inference``
-look at how busy the other processes keep the machine, from ``/proc/stat``,
-when they start and about once a second while they run: all of BLAS's threads
-while the rest of the machine is idle, one thread as soon as another process
-uses more than half a core. Where the load cannot be read (not Linux), one thread.
+use one thread, and all of BLAS's threads only when both hold:
+
+- the work is large enough for a second thread to pay: the model's largest
+  matrix product for one batch has at least ``CROSSOVER_MACS`` multiply-adds
+  (measured on a 2-core machine: below about 2 million a second thread gained
+  nothing or lost up to 25%; above, it gained 1.3x to 1.9x);
+- the rest of the machine is idle: other processes use less than half a core,
+  read from ``/proc/stat`` when the call starts and about once a second while
+  it runs. Where the load cannot be read (not Linux), one thread.
 
 Change it in one place, for the whole session::
 
@@ -26,7 +31,8 @@ is not affected. minnet never uses more threads than BLAS started with
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import math
 import os
 import threading
 import time
@@ -34,6 +40,7 @@ import time
 from .validate import check_int
 
 _ENV = "MINNET_NUM_THREADS"
+CROSSOVER_MACS = 2_000_000  # multiply-adds of one product from which a second BLAS thread pays
 RECHECK_SECONDS = 1.0  # how often a long-running call looks at the load again
 BUSY_CORES = 0.5  # other processes using more than this many cores count as a busy machine
 _local = threading.local()
@@ -77,22 +84,32 @@ def get_num_threads():
     return _setting
 
 
-def blas_threads(fn):
-    """Run ``fn`` with minnet's BLAS thread count (nested calls limit once)."""
+@contextlib.contextmanager
+def blas_threads(model, example_shape, batch_size: int):
+    """Run the block with minnet's BLAS thread count for ``model`` on batches of
+    ``batch_size`` examples of ``example_shape`` (nested blocks limit once)."""
+    if _setting is None or getattr(_local, "limit", None) is not None:
+        yield
+        return
+    _local.limit = _Limit(_get_controller(), largest_product(model, example_shape, batch_size))
+    try:
+        yield
+    finally:
+        _local.limit.release()
+        _local.limit = None
 
-    @functools.wraps(fn)
-    def limited(*args, **kwargs):
-        if _setting is None or getattr(_local, "limit", None) is not None:
-            return fn(*args, **kwargs)
-        controller = _get_controller()
-        _local.limit = _Limit(controller)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _local.limit.release()
-            _local.limit = None
 
-    return limited
+def largest_product(model, example_shape, batch_size: int) -> int:
+    """Multiply-adds of the model's largest matrix product for one batch: a
+    Dense weight's size, or a Conv2d weight's size times its output positions,
+    times the batch size."""
+    largest = 0
+    for layer, out in zip(model.layers, model.output_shapes(tuple(example_shape))):
+        weight = layer.params.get("W")
+        if weight is not None:
+            positions = math.prod(out[1:]) if weight.ndim == 4 else 1
+            largest = max(largest, weight.size * positions * batch_size)
+    return largest
 
 
 def recheck() -> None:
@@ -105,8 +122,8 @@ def recheck() -> None:
 class _Limit:
     """The thread limit of one outermost call; restores BLAS's setting on release."""
 
-    def __init__(self, controller):
-        self.controller = controller
+    def __init__(self, controller, work: int):
+        self.controller, self.work = controller, work
         self.original = controller.info()
         self.most = max((lib["num_threads"] for lib in self.original if lib["user_api"] == "blas"), default=1)
         self.current = None
@@ -115,7 +132,8 @@ class _Limit:
     def apply(self):
         self.checked = time.monotonic()
         if _setting == "auto":
-            wanted = 1 if _load_reading().busy_elsewhere() else self.most
+            small = self.work < CROSSOVER_MACS
+            wanted = 1 if small or _load_reading().busy_elsewhere() else self.most
         else:
             wanted = min(_setting, self.most)
         if wanted != self.current:

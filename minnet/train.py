@@ -189,7 +189,6 @@ def _is_classification(loss) -> bool:
     return loss is softmax_cross_entropy
 
 
-@blas_threads
 def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024) -> Evaluation:
     """Accuracy and mean loss of ``model`` on (X, y), in eval mode."""
     check_callable("loss", loss, "a loss function (outputs, targets) -> (value, gradient)")
@@ -203,7 +202,6 @@ def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024)
     return Evaluation(accuracy, value)
 
 
-@blas_threads
 def fit(
     model,
     X,
@@ -254,7 +252,8 @@ def fit(
     gen = as_generator(rng)
     before = _TrainingState(model, optimizer, gen, callbacks)
     try:
-        return _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose)
+        with blas_threads(model, X.shape[1:], batch_size):
+            return _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose)
     except Exception:
         before.restore()
         raise

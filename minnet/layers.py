@@ -319,7 +319,7 @@ class Flatten(Layer):
     """(N, C, H, W) -> (N, C*H*W); any (N, ...) works."""
 
     def forward(self, x):
-        x = np.asarray(x)
+        x = check_array("x", x, min_ndim=1, finite=False, non_empty=False)
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
@@ -334,6 +334,7 @@ class ReLU(Layer):
     """max(x, 0), elementwise."""
 
     def forward(self, x):
+        x = _elementwise_input(x)
         self._positive = x > 0
         return np.maximum(x, 0)
 
@@ -345,7 +346,7 @@ class Tanh(Layer):
     """tanh(x), elementwise."""
 
     def forward(self, x):
-        self._out = np.tanh(x)
+        self._out = np.tanh(_elementwise_input(x))
         return self._out
 
     def backward(self, grad_out):
@@ -356,12 +357,18 @@ class Sigmoid(Layer):
     """1 / (1 + exp(-x)), elementwise, computed without overflow."""
 
     def forward(self, x):
+        x = _elementwise_input(x)
         e = np.exp(-np.abs(x))
         self._out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         return self._out
 
     def backward(self, grad_out):
         return grad_out * self._out * (1 - self._out)
+
+
+def _elementwise_input(x) -> np.ndarray:
+    # only the dtype is checked: an elementwise layer takes any shape
+    return x if isinstance(x, np.ndarray) and x.dtype.kind == "f" else check_array("x", x, finite=False)
 
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
@@ -384,6 +391,7 @@ class Dropout(Layer):
         self.rng = as_generator(rng)
 
     def forward(self, x):
+        x = _elementwise_input(x)
         if not self.training or self.p == 0:
             self._scale = None
             return x

@@ -26,6 +26,8 @@ class Sequential:
     """
 
     def __init__(self, *layers: Layer):
+        if not layers:
+            raise ValueError("Sequential needs at least one layer, got none")
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential takes Layer objects, got {type(layer).__name__} at position {i}")

@@ -241,7 +241,7 @@ def fit(
         raise TypeError(f"optimizer must be a minnet Optimizer such as SGD or Adam, got {type(optimizer).__name__}")
     for epoch in range(optimizer.epoch, optimizer.epoch + epochs):
         optimizer.lr_at(epoch)  # a schedule that returns NaN or a negative factor fails now, not mid-training
-    callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else callbacks
+    callbacks = [] if callbacks is None else list(callbacks) if isinstance(callbacks, (list, tuple)) else callbacks
     if not isinstance(callbacks, list) or not all(isinstance(cb, Callback) for cb in callbacks):
         raise TypeError(
             f"callbacks must be a list of minnet Callback objects (EarlyStopping, Snapshot...), got {callbacks!r:.80}"

@@ -91,6 +91,10 @@ bad(
     ValueError,
     "layer 0",
 )
+bad("Sequential of no layers", lambda w: minnet.Sequential(), ValueError, "at least one layer")
+bad("Flatten forward scalar", lambda w: minnet.Flatten().forward(3.0), ValueError, "x", "axes")
+bad("ReLU forward strings", lambda w: minnet.ReLU().forward(["a", "b"]), TypeError, "x", "<U1")
+bad("Dropout forward object", lambda w: minnet.Dropout(0.5).forward([None]), TypeError, "x", "object")
 bad("backward before forward", lambda w: minnet.mlp([3, 2]).backward(np.zeros((1, 2))), ValueError, "forward")
 bad("layer backward before forward", lambda w: minnet.Dense(3, 2).backward(np.zeros((1, 2))), ValueError, "forward")
 bad("backward wrong shape", lambda w: (w["cnn"].forward(w["images"]), w["cnn"].backward(np.zeros((6, 4)))), ValueError,

@@ -99,7 +99,8 @@ def test_unstructured_mask_prunes_exactly_k_of_the_kept_lowest_first(shape, leve
         flat_pruned, flat_kept = np.flatnonzero(pruned.ravel()), np.flatnonzero(mask.ravel())
         top = scores[pruned].max()
         if (scores[mask] == top).any():
-            assert flat_pruned[scores.ravel()[flat_pruned] == top].max() < flat_kept[scores.ravel()[flat_kept] == top].min()
+            flat = scores.ravel()
+            assert flat_pruned[flat[flat_pruned] == top].max() < flat_kept[flat[flat_kept] == top].min()
 
 
 OPTIMIZERS = [

@@ -212,8 +212,12 @@ def load_digits(*, as_images=False, val_fraction=0.15, test_fraction=0.2, rng=0,
     return data.as_images() if as_images else data
 
 
+class DatasetUnavailableError(FileNotFoundError, RuntimeError):
+    """A dataset is neither in the local cache nor downloadable now (offline?)."""
+
+
 def _fetch_mnist(data_home):
-    """Fetch MNIST through scikit-learn's OpenML cache; RuntimeError if that fails."""
+    """Fetch MNIST through scikit-learn's OpenML cache; DatasetUnavailableError if that fails."""
     try:
         fetch = _fetch_openml
         if fetch is None:
@@ -221,7 +225,7 @@ def _fetch_mnist(data_home):
         return fetch("mnist_784", version=1, as_frame=False, data_home=data_home, cache=True)
     except Exception as exc:
         where = data_home if data_home is not None else "~/scikit_learn_data"
-        raise RuntimeError(
+        raise DatasetUnavailableError(
             f"MNIST could not be downloaded from OpenML ({type(exc).__name__}: {exc}). "
             f"This machine may be offline: the first call to load_mnist() needs network "
             f"access, after which MNIST is cached in data_home ({where}). "
@@ -246,7 +250,8 @@ def load_mnist(
     ``n_train``: if given, a stratified subsample is taken first, sized so the
     train split holds about ``n_train`` examples (val and test keep their
     fractions). X is (N, 784), or (N, 1, 28, 28) with ``as_images=True``.
-    Raises RuntimeError if MNIST cannot be fetched.
+    Raises ``DatasetUnavailableError`` (a FileNotFoundError, and a RuntimeError
+    as before) if MNIST is not cached and cannot be fetched.
     """
     val_fraction, test_fraction = _check_fractions(val_fraction, test_fraction)
     dtype = check_float_dtype("dtype", dtype)

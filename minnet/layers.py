@@ -376,7 +376,7 @@ ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 
 def activation(name: str) -> Layer:
     """A fresh activation layer by name: 'relu', 'tanh' or 'sigmoid'."""
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
     return ACTIVATIONS[name]()
 

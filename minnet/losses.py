@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validate import check_array
+from .validate import check_array, check_int
 
 
 def check_labels(labels, n_examples: int, n_classes: int) -> np.ndarray:
     """Return ``labels`` as an int array of shape (n_examples,) with values in
     [0, n_classes), or raise a ValueError/TypeError that says what is wrong."""
+    n_examples = check_int("n_examples", n_examples, low=0)
+    n_classes = check_int("n_classes", n_classes, low=1)
     labels = np.asarray(labels)
     if labels.dtype.kind == "f" and labels.size and np.all(np.mod(labels, 1) == 0):
         raise TypeError(f"labels must be integer class ids, got dtype {labels.dtype} (use labels.astype(int))")
@@ -25,6 +27,7 @@ def check_labels(labels, n_examples: int, n_classes: int) -> np.ndarray:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (N, C) logits, stable for large values."""
+    logits = check_array("logits", logits, min_ndim=2, finite=False)
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=1, keepdims=True)

@@ -25,7 +25,7 @@ import numpy as np
 from .layers import Conv2d
 from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, npz_path, read_model_file
 from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
-from .validate import check_choice, check_instance, check_int, check_path
+from .validate import check_bool, check_choice, check_instance, check_int, check_path
 
 FORMATS = ("dense", "csr", "bitmask")
 _VALUES, _BITS = "_values", "_bits"  # suffixes of a masked parameter's entries in a sparse file
@@ -103,6 +103,7 @@ def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int,
     i.e. what a sparse kernel would have to compute. A FLOP count is 2x MACs.
     ``input_shape`` is one example's shape, e.g. (784,) or (1, 28, 28).
     """
+    effective = check_bool("effective", effective)
     shapes = _check_model(model).output_shapes(input_shape)
     macs = {}
     for i in prunable_layers(model, include_output=True):

@@ -379,6 +379,40 @@ bad("excess_error shapes", lambda w: P.excess_error([0.9, 0.8], [0.9], 0.95, 0.9
 bad("forgotten_examples str", lambda w: P.forgotten_examples(["a"], ["b"], ["c"]), TypeError, "dense_predictions")
 
 
+# -- found by the systematic probe (tests/test_probe.py) ----------------------------------------
+bad("evaluate a string model", lambda w: minnet.evaluate("model", w["X"], w["y"]), TypeError, "model", "str")
+bad("check_model of None", lambda w: minnet.gradcheck.check_model(None, w["X"], w["y"], minnet.losses.mse), TypeError,
+    "model", "NoneType")  # fmt: skip
+bad("softmax of None", lambda w: minnet.losses.softmax(None), TypeError, "logits", "object")
+bad("check_labels n_examples str", lambda w: minnet.losses.check_labels(w["y"], "40", 3), TypeError, "n_examples")
+bad("masked_fraction of no names", lambda w: P.masked_fraction(w["model"], []), ValueError, "names")
+bad("dead_unit_fraction of no layers", lambda w: P.dead_unit_fraction(w["model"], []), ValueError, "layers")
+bad("taylor_unit_scores of no layers", lambda w: P.taylor_unit_scores(w["model"], w["X"], w["y"], layers=[]),
+    ValueError, "layers")  # fmt: skip
+bad("mlp activation list", lambda w: minnet.mlp([4, 3, 2], activation=["relu"]), ValueError, "activation")
+bad("GradualPruning names str", lambda w: P.GradualPruning(P.OneShot(0.5), names="0.W"), TypeError, "names")
+bad("GradualPruning scope 0", lambda w: P.GradualPruning(P.OneShot(0.5), scope=0), TypeError, "scope", "0")
+bad("GradualPruning scores True", lambda w: P.GradualPruning(P.OneShot(0.5), scores=True), TypeError, "scores")
+bad("prune_loop optimizer_factory 0", lambda w: loop(w, optimizer_factory=0), TypeError, "optimizer_factory")
+bad("prune_loop scope []", lambda w: loop(w, scope=[]), TypeError, "scope")
+bad("retrain snapshot str", lambda w: retrain(w, strategy="fine_tune", snapshot="epoch 1"), TypeError, "snapshot")
+bad("weight_names include_output str", lambda w: P.weight_names(w["model"], include_output="yes"), TypeError,
+    "include_output")  # fmt: skip
+bad("flops effective str", lambda w: metrics.flops(w["model"], (8,), effective="yes"), TypeError, "effective")
+bad("unstructured_mask scalar scores", lambda w: P.unstructured_mask(3.0, 0.5), ValueError, "scores", "3.0")
+bad("structured_mask empty weight", lambda w: P.structured_mask(np.ones((0, 3)), 0.5, axis=0), ValueError, "weight")
+bad("as_schedule None", lambda w: P.as_schedule(None), TypeError, "obj", "NoneType")
+
+
+def test_mnist_offline_is_a_file_not_found_error(monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(minnet.data, "_fetch_openml", offline)
+    with pytest.raises(FileNotFoundError, match="load_digits"):
+        minnet.data.load_mnist()
+
+
 @pytest.mark.parametrize("call, error, words", CASES)
 def test_bad_input_is_a_clear_error_and_changes_nothing(call, error, words):
     w = world()

@@ -116,6 +116,15 @@ def _count_to_target(sparsity, total: int, kept: int, what: str) -> int:
     return k
 
 
+def check_scores_argument(scores) -> None:
+    """``scores`` is one of the forms ``prune`` and ``prune_units`` take."""
+    if scores is not None and not isinstance(scores, (str, dict)) and not callable(scores):
+        raise TypeError(
+            f"scores must be None, a score name such as 'magnitude', a dict or a callable model -> dict, "
+            f"got {type(scores).__name__} {scores!r:.60}"
+        )
+
+
 def _resolve(model, scores, registry: dict, what: str, **selection):
     """scores may be a registry name (called with ``selection``: the names or
     layers being pruned), a callable model -> dict, or a dict."""
@@ -172,6 +181,7 @@ def prune(model, amount=None, *, sparsity=None, scores=None, scope: str = "globa
     _check_target(amount, sparsity)
     check_choice("scope", scope, SCOPES)
     names = check_parameter_names(model, names)
+    check_scores_argument(scores)
     if not names:
         raise ValueError("names must list at least one parameter to prune, got none")
     params = {name: parse_name(model, name) for name in names}
@@ -259,6 +269,7 @@ def prune_units(
 
         layers = sorted(batchnorm_scale_scores(model))  # only the layers a BatchNorm follows
     layers = check_layers(model, layers)
+    check_scores_argument(scores)
     if not layers:
         raise ValueError("layers must list at least one Dense/Conv2d layer, got none")
     alive = {i: unit_keep_mask(model, i) for i in layers}
@@ -296,6 +307,8 @@ def masked_fraction(model, names=None) -> float:
     """Fraction of the entries of ``names`` (default: the prunable weights,
     as ``prune`` selects them) that masks prune."""
     names = check_parameter_names(model, names)
+    if not names:
+        raise ValueError("names must list at least one parameter, got none")
     masks = [_current_mask(layer, key) for _, layer, key in (parse_name(model, n) for n in names)]
     return 1 - sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
 
@@ -303,6 +316,8 @@ def masked_fraction(model, names=None) -> float:
 def dead_unit_fraction(model, layers=None) -> float:
     """Fraction of the units of ``layers`` (default as ``prune_units``) that are structurally pruned."""
     layers = check_layers(model, layers)
+    if not layers:
+        raise ValueError("layers must list at least one Dense/Conv2d layer, got none")
     alive = [unit_keep_mask(model, i) for i in layers]
     return 1 - sum(int(a.sum()) for a in alive) / sum(a.size for a in alive)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..layers import BatchNorm, Conv2d, Dense, Flatten
 from ..model import Sequential
-from ..validate import check_instance, check_int, check_names, is_int
+from ..validate import check_bool, check_instance, check_int, check_names, is_int
 
 PRUNABLE_TYPES = (Dense, Conv2d)
 
@@ -29,6 +29,7 @@ def unit_axis(layer) -> int:
 def prunable_layers(model, *, include_output: bool = False) -> list[int]:
     """Indices of the Dense/Conv2d layers, in order. The last one (the output
     layer, whose units are the classes) is left out unless ``include_output``."""
+    include_output = check_bool("include_output", include_output)
     indices = [i for i, layer in enumerate(check_model(model).layers) if isinstance(layer, PRUNABLE_TYPES)]
     return indices if include_output else indices[:-1]
 
@@ -70,6 +71,8 @@ def check_layers(model, layers) -> list[int]:
         if index not in valid:
             raise ValueError(f"unknown layer {index!r} in layers; the model's Dense/Conv2d layers are {valid}")
     layers = [int(index) for index in layers]
+    if not layers:
+        raise ValueError("layers must list at least one Dense/Conv2d layer, got an empty list")
     if len(set(layers)) != len(layers):
         raise ValueError(f"layers must not repeat a layer, got {layers}")
     return layers

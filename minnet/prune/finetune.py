@@ -84,6 +84,8 @@ def retrain(
             raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
         check_training_data(model, *validation, "validation")
     check_callable("optimizer_factory", optimizer_factory, "a callable returning a fresh optimizer")
+    if snapshot is not None and not isinstance(snapshot, dict):
+        raise TypeError(f"snapshot must be a state dict (e.g. Snapshot(epoch=1).state) or None, got {snapshot!r:.60}")
     if strategy == "weight_rewind" and not isinstance(snapshot, dict):
         raise ValueError("strategy 'weight_rewind' needs snapshot=<a state dict>, e.g. Snapshot(epoch=1).state")
     if fine_tune_lr is not None:

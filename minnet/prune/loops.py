@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from ..optim import Adam, Optimizer
 from ..train import Callback, check_training_data, evaluate, fit
 from ..utils import as_generator
-from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_real
-from .apply import SCOPES, dead_unit_fraction, masked_fraction, prune, prune_units
+from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_names, check_real
+from .apply import SCOPES, check_scores_argument, dead_unit_fraction, masked_fraction, prune, prune_units
 from .base import check_layers, check_model, check_parameter_names
 from .schedules import PolynomialDecay
 
@@ -149,10 +149,12 @@ def prune_loop(
     _check_schedule(schedule)
     rounds = check_int("rounds", rounds if rounds is not None else getattr(schedule, "rounds", None) or 10, low=1)
     structured = check_bool("structured", structured)
-    scope = check_choice("scope", scope or ("local" if structured else "global"), SCOPES)
+    scope = check_choice("scope", _default_scope(scope, structured), SCOPES)
+    check_scores_argument(scores)
     epochs_per_round = check_int("epochs_per_round", epochs_per_round, low=0)
     batch_size = check_int("batch_size", batch_size, low=1)
-    optimizer_factory = optimizer_factory or (lambda: Adam(lr=1e-3))
+    if optimizer_factory is None:
+        optimizer_factory = lambda: Adam(lr=1e-3)  # noqa: E731  (the documented default)
     check_callable("optimizer_factory", optimizer_factory, "a callable returning a fresh optimizer")
     if not isinstance(optimizer_factory(), Optimizer):
         raise TypeError("optimizer_factory must return a minnet Optimizer such as Adam(lr=1e-3)")
@@ -183,6 +185,19 @@ def prune_loop(
     except Exception:
         model.load_state_dict(before)
         raise
+
+
+def _default_scope(scope, structured: bool):
+    """Global for weights, local for units (unit norms of different layers are not comparable)."""
+    if scope is None:
+        return "local" if structured else "global"
+    return scope
+
+
+def _check_layer_list(layers):
+    if layers is not None and not isinstance(layers, (list, tuple, range)):
+        raise TypeError(f"layers must be a list of layer indices such as [0, 2], got {type(layers).__name__}")
+    return layers
 
 
 def _check_schedule(schedule) -> None:
@@ -278,7 +293,12 @@ class GradualPruning(Callback):
             raise ValueError("layers selects units for structured=True; to choose weights, pass names=[...]")
         self.schedule, self.scores, self.names, self.layers = schedule, scores, names, layers
         self.structured = structured
-        self.scope = check_choice("scope", scope or ("local" if structured else "global"), SCOPES)
+        self.scope = check_choice("scope", _default_scope(scope, structured), SCOPES)
+        check_scores_argument(scores)
+        if structured:
+            layers = _check_layer_list(layers)
+        else:
+            names = check_names("names", names)
         self.history: list[tuple[int, float]] = []
 
     def on_train_begin(self, model, optimizer):

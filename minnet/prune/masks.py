@@ -39,6 +39,8 @@ def check_scores(scores, name: str = "scores") -> np.ndarray:
     scores = np.asarray(scores)
     if not (np.issubdtype(scores.dtype, np.floating) or np.issubdtype(scores.dtype, np.integer)):
         raise TypeError(f"{name} must be a real-valued array, got dtype {scores.dtype}")
+    if scores.ndim == 0:
+        raise ValueError(f"{name} must be an array with at least one axis, got the scalar {scores[()]!r}")
     if scores.size and not np.all(np.isfinite(scores)):
         bad = np.flatnonzero(~np.isfinite(scores))
         raise ValueError(
@@ -121,6 +123,8 @@ def structured_mask(weight, amount, axis: int, ord=2, mask=None) -> np.ndarray:
     like ``weight`` (prior AND new).
     """
     weight = check_scores(weight, "weight")
+    if weight.size == 0:
+        raise ValueError(f"weight must not be empty, got shape {weight.shape}")
     axis = _check_axis(axis, weight.ndim)
     mask = check_mask(mask, weight.shape)
     norms = slice_norms(weight * mask, axis, ord)

@@ -454,7 +454,7 @@ def as_schedule(obj) -> Schedule:
     if callable(obj):
         return FromFunction(obj)
     raise TypeError(
-        f"expected a pruning schedule (PolynomialDecay, ConstantSparsity, OneShot, Iterative, ...) or a callable "
+        f"obj must be a pruning schedule (PolynomialDecay, ConstantSparsity, OneShot, Iterative, ...) or a callable "
         f"step -> sparsity, got {type(obj).__name__}"
     )
 

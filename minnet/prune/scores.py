@@ -292,8 +292,10 @@ def batchnorm_scale_scores(model, *, layers=None) -> dict[int, np.ndarray]:
     layer (``tied_batchnorm``). Default: the prunable layers that have one."""
     if layers is None:
         layers = [i for i in prunable_layers(model) if tied_batchnorm(model, i) is not None]
+    else:
+        layers = check_layers(model, layers)
     scores = {}
-    for index in check_layers(model, layers):
+    for index in layers:
         bn = tied_batchnorm(model, index)
         if bn is None:
             raise ValueError(f"layer {index} ({model.layers[index]!r}) has no BatchNorm after it, so no gamma to score")

@@ -353,6 +353,8 @@ bad("prune_loop optimizer_factory returns junk", lambda w: loop(w, optimizer_fac
     "optimizer_factory")  # fmt: skip
 bad("prune_loop wrong input width", lambda w: P.prune_loop(w["model"], np.zeros((4, 7)), np.zeros(4, int),
     validation=(w["X"], w["y"]), schedule=OneShot(0.5), verbose=False), ValueError, "(7,)")  # fmt: skip
+bad("prune_loop schedule that never prunes", lambda w: loop(w, schedule=PolynomialDecay(0.0, 0.5, 50, 60)), ValueError,
+    "never prunes")  # fmt: skip
 bad("prune_loop schedule junk", lambda w: loop(w, schedule=0.5), TypeError, "schedule")
 bad("prune_loop structured str", lambda w: loop(w, structured="yes"), TypeError, "structured")
 

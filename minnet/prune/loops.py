@@ -148,6 +148,8 @@ def prune_loop(
     X_val, y_val = check_training_data(model, *validation, "validation")
     _check_schedule(schedule)
     rounds = check_int("rounds", rounds if rounds is not None else getattr(schedule, "rounds", None) or 10, low=1)
+    if not any(schedule.should_prune(r) for r in range(1, rounds + 1)):
+        raise ValueError(f"the schedule {schedule!r} never prunes in rounds 1..{rounds}; nothing would happen")
     structured = check_bool("structured", structured)
     scope = check_choice("scope", _default_scope(scope, structured), SCOPES)
     check_scores_argument(scores)

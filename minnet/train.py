@@ -293,8 +293,7 @@ class _TrainingState:
 
 
 def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose) -> History:
-    from tqdm.auto import tqdm
-
+    tqdm = _progress_bar()
     n_batches = math.ceil(len(X) / batch_size)
     history = History()
     first_epoch, step = optimizer.epoch, 0
@@ -350,6 +349,19 @@ def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, ca
     for cb in callbacks:
         cb.on_train_end(model)
     return history
+
+
+def _progress_bar():
+    """tqdm's notebook widget where ipywidgets is installed, else its text bar:
+    ``tqdm.auto`` would print "IProgress not found" on every ``fit`` in a kernel
+    without ipywidgets."""
+    try:
+        import ipywidgets  # noqa: F401  (optional: only to know whether the widget can show)
+    except ImportError:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 def _check_finite(model, X_sample, epoch: int, optimizer) -> None:

@@ -193,3 +193,15 @@ def test_fit_rejects_bad_input_before_changing_the_model(kwargs, error, words):
         assert word in str(info.value)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_progress_bar_without_ipywidgets_is_the_text_bar(monkeypatch):
+    """tqdm.auto in a kernel without ipywidgets warns 'IProgress not found' on every fit; minnet does not use it then."""
+    import sys
+
+    from tqdm.std import tqdm as text_bar
+
+    from minnet.train import _progress_bar
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets now raises ImportError
+    assert _progress_bar() is text_bar

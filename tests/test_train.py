@@ -196,7 +196,7 @@ def test_fit_rejects_bad_input_before_changing_the_model(kwargs, error, words):
 
 
 def test_progress_bar_without_ipywidgets_is_the_text_bar(monkeypatch):
-    """tqdm.auto in a kernel without ipywidgets warns 'IProgress not found' on every fit; minnet does not use it then."""
+    """tqdm.auto in a kernel without ipywidgets warns 'IProgress not found' on every fit; minnet avoids it."""
     import sys
 
     from tqdm.std import tqdm as text_bar

@@ -7,27 +7,74 @@ when everything is right it prints one line starting with ``✔``.
 
 from __future__ import annotations
 
+import functools
+import os
+import traceback
+import types
+
 import numpy as np
 
 PASS_MARK = "✔"
+_COURSE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-class NotDoneError(AssertionError):
+class CheckFailed(AssertionError):
+    """A check's verdict. In a notebook (IPython asks for ``_render_traceback_``)
+    it shows as its message alone: the frames of a check hold the reference
+    answer, and the one useful line would come last."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mAssertionError\x1b[0m: {self}"]
+
+
+class NotDoneError(CheckFailed):
     """The learner's function still raises NotImplementedError."""
+
+
+def _learner_traceback(exc: BaseException) -> list[str]:
+    """The traceback of an error in the learner's code, without the frames of
+    the check that called it (their source would show the reference), as
+    IPython formats it ("Cell In[4], line 2") when it can."""
+    kept, tb = [], exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith(_COURSE_DIR) and f"{os.sep}IPython{os.sep}" not in filename:
+            kept.append(tb)
+        tb = tb.tb_next
+    trimmed = None
+    for frame in reversed(kept):
+        trimmed = types.TracebackType(trimmed, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    shell = _ipython()
+    if shell is not None:
+        return shell.InteractiveTB.structured_traceback(type(exc), exc, trimmed)
+    return [line.rstrip("\n") for line in traceback.format_exception(type(exc), exc, trimmed)]
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython  # optional: only notebooks render tracebacks this way
+    except ImportError:
+        return None
+    return get_ipython()
 
 
 def call(fn, *args, **kwargs):
     """Call the learner's ``fn``; a stub's NotImplementedError becomes an
     AssertionError that says the task is not done yet."""
     if not callable(fn):
-        raise AssertionError(f"expected a function, got {type(fn).__name__}: pass the function itself, without ()")
+        raise CheckFailed(f"expected a function, got {type(fn).__name__}: pass the function itself, without ()")
     try:
         return fn(*args, **kwargs)
+    except CheckFailed:
+        raise  # a check the learner's function ran itself
     except NotImplementedError:
         raise NotDoneError(
             f"`{getattr(fn, '__name__', 'your function')}` is not implemented yet: replace the line "
             "`raise NotImplementedError(...)` with your code, run that cell, then run this check again."
         ) from None
+    except Exception as exc:
+        exc._render_traceback_ = functools.partial(_learner_traceback, exc)
+        raise
 
 
 def passed(what: str) -> None:
@@ -38,17 +85,17 @@ def passed(what: str) -> None:
 def expect(condition, message: str) -> None:
     """Fail with ``message`` (the likely mistake) unless ``condition``."""
     if not condition:
-        raise AssertionError(message)
+        raise CheckFailed(message)
 
 
 def expect_array(value, name: str, shape=None, dtype_kind=None) -> np.ndarray:
     """The learner returned an array of the expected shape (and kind: 'f', 'b', 'i')."""
     if not isinstance(value, np.ndarray):
-        raise AssertionError(f"{name} should be a NumPy array, got {type(value).__name__}")
+        raise CheckFailed(f"{name} should be a NumPy array, got {type(value).__name__}")
     if shape is not None and value.shape != tuple(shape):
-        raise AssertionError(f"{name} should have shape {tuple(shape)}, got {value.shape}")
+        raise CheckFailed(f"{name} should have shape {tuple(shape)}, got {value.shape}")
     if dtype_kind is not None and value.dtype.kind not in dtype_kind:
-        raise AssertionError(
+        raise CheckFailed(
             f"{name} should have a {'bool' if dtype_kind == 'b' else dtype_kind} dtype, got {value.dtype}"
         )
     return value
@@ -59,7 +106,39 @@ def expect_close(value, expected, name: str, hint: str, atol: float = 1e-6, rtol
     value = np.asarray(value)
     expected = np.asarray(expected)
     if value.shape != expected.shape:
-        raise AssertionError(f"{name} should have shape {expected.shape}, got {value.shape}")
+        raise CheckFailed(f"{name} should have shape {expected.shape}, got {value.shape}")
     if not np.allclose(value, expected, atol=atol, rtol=rtol):
         worst = float(np.max(np.abs(value - expected)))
-        raise AssertionError(f"{name} is off by up to {worst:.3g}. {hint}")
+        raise CheckFailed(f"{name} is off by up to {worst:.3g}. {hint}")
+
+
+def guard_checks(namespace: dict) -> None:
+    """Wrap every ``check_*`` function of a check module so that an error
+    raised inside the check itself (say, arithmetic on a result of the wrong
+    type) shows in a notebook without the check's frames either."""
+    for name, check in list(namespace.items()):
+        if name.startswith("check_") and callable(check):
+            namespace[name] = _guarded(check)
+
+
+def _guarded(check):
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed:
+            raise
+        except Exception as exc:
+            if "_render_traceback_" not in vars(exc):  # raised by the check, not by the learner's code
+                exc._render_traceback_ = functools.partial(_inside_check, exc)
+            raise
+
+    return run
+
+
+def _inside_check(exc: BaseException) -> list[str]:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return [
+        f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {first}",
+        "(raised inside the check while it used what your function returned: look at its type and shape)",
+    ]

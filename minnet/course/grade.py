@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_output
 
-from .feedback import NotDoneError
+from .feedback import CheckFailed, NotDoneError
 from .notebooks import (
     CourseError,
     exercise_name,
@@ -454,7 +454,7 @@ def error_summary(ename: str, evalue: str) -> str:
     """One line: the message of an AssertionError (a check's feedback), else ``Name: message``."""
     lines = str(evalue).strip().splitlines()
     first = lines[0] if lines else ""
-    if ename in ("AssertionError", NotDoneError.__name__):
+    if ename in ("AssertionError", CheckFailed.__name__, NotDoneError.__name__):
         return first or ename
     return f"{ename}: {first}" if first else ename
 

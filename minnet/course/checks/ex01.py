@@ -19,6 +19,7 @@ from ...layers import Dense
 from ...losses import softmax
 from ...losses import softmax_cross_entropy as reference_loss
 from .. import feedback
+from ..feedback import CheckFailed
 
 GRADIENT_TOLERANCE = 1e-6  # the check's own comparison, whole arrays
 # what the learner's gradient_check must report: elementwise rel_error is noisier (an entry near 0
@@ -35,7 +36,7 @@ def call_keeping_inputs(fn, **args):
         out = feedback.call(fn, *args.values())
     for name, value in before.items():
         if not np.array_equal(args[name], value, equal_nan=True):
-            raise AssertionError(
+            raise CheckFailed(
                 f"`{getattr(fn, '__name__', 'your function')}` changed its argument `{name}` in place "
                 f"(`{name} -= ...`, `{name} *= ...` or `{name}[...] = ...`): the caller still needs the original. "
                 f"Compute a new array instead (`{name} - ...` makes a copy), or start from `{name}.copy()`."
@@ -93,7 +94,7 @@ def _call_layer_fn(fn, shape_hint: str, **args):
     try:
         return call_keeping_inputs(fn, **args)
     except ValueError as exc:
-        raise AssertionError(
+        raise CheckFailed(
             f"`{getattr(fn, '__name__', 'your function')}` raised ValueError: {exc}. {shape_hint}"
         ) from exc
 
@@ -115,7 +116,7 @@ def check_dense_forward(dense_forward, seed: int = 0, shape=(4, 5, 3)) -> None:
             b=b,
         )
         if isinstance(y, np.ndarray) and n != n_out and y.shape == (n_out, n):
-            raise AssertionError(
+            raise CheckFailed(
                 f"the output has shape {y.shape}, the transpose of ({n}, {n_out}): one row per example, "
                 "so compute `x @ W + b` (not `W.T @ x.T`)."
             )
@@ -144,7 +145,7 @@ def check_dense_forward(dense_forward, seed: int = 0, shape=(4, 5, 3)) -> None:
 def _unpack(result, fn_name: str, names: tuple[str, ...]):
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
         got = f"a {type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
-        raise AssertionError(f"`{fn_name}` should return a tuple ({', '.join(names)}), got {got}")
+        raise CheckFailed(f"`{fn_name}` should return a tuple ({', '.join(names)}), got {got}")
     return result
 
 
@@ -243,32 +244,30 @@ def _check_loss_on(fn, logits: np.ndarray, labels: np.ndarray, case: str) -> Non
     if np.ndim(loss) != 0:
         shape = np.shape(loss)
         hint = "one loss per example: return their mean, a single number" if shape == (n,) else "a single number"
-        raise AssertionError(
-            f"the loss should be a single number (the mean over the batch), got shape {shape}: {hint}."
-        )
+        raise CheckFailed(f"the loss should be a single number (the mean over the batch), got shape {shape}: {hint}.")
     loss = float(np.asarray(loss))
     feedback.expect_array(grad, "grad", dtype_kind="f")
 
     if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
         if case == "large":
-            raise AssertionError(
+            raise CheckFailed(
                 f"with logits around 1000 ({case} logits) you get loss={loss} and NaN/inf in the gradient: "
                 "np.exp(1000) overflows. Subtract each row's maximum first (softmax does not change "
                 "when you shift a row): `shifted = logits - logits.max(axis=1, keepdims=True)`."
             )
         if case == "mixed":
-            raise AssertionError(
+            raise CheckFailed(
                 f"one row of logits near 0 and one near 1000 give loss={loss} and NaN/inf: you subtracted ONE "
                 "maximum for the whole batch, so the small row underflows to exp(-1000) = 0. Subtract each "
                 "row's own maximum: `logits.max(axis=1, keepdims=True)`."
             )
         if case == "far":
-            raise AssertionError(
+            raise CheckFailed(
                 f"when the true class's logit is 1000 below the best one you get loss={loss} (expected "
                 f"{expected_loss:.1f}): log(softmax) takes the log of a probability that underflowed to 0. "
                 "Use log-sum-exp: loss_i = log(sum_j exp(shifted_ij)) - shifted_i,label."
             )
-        raise AssertionError(f"loss={loss} and NaN/inf in the gradient for ordinary logits: check the formula.")
+        raise CheckFailed(f"loss={loss} and NaN/inf in the gradient for ordinary logits: check the formula.")
 
     rows = np.arange(n)
     onehot = np.zeros_like(logits)
@@ -449,7 +448,7 @@ def check_gradient_check(gradient_check, loss_and_grads, seed: int = 0, shape=(3
     ):
         errs = errors_for(fn, what)
         if errs[broken] <= REPORTED_LARGE and errs[fine] > REPORTED_LARGE:
-            raise AssertionError(
+            raise CheckFailed(
                 f"given a loss_and_grads with {what}, gradient_check reports (err_W, err_b) = ({errs[0]:.1e}, "
                 f"{errs[1]:.1e}): the two errors are swapped. Return (err_W, err_b) in that order."
             )
@@ -465,3 +464,6 @@ def check_gradient_check(gradient_check, loss_and_grads, seed: int = 0, shape=(3
             "the numerical gradient wrt the same parameter.",
         )
     feedback.passed("gradient_check: tiny errors for your gradients, large ones for a broken grad_W or grad_b")
+
+
+feedback.guard_checks(globals())

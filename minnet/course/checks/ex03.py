@@ -16,6 +16,7 @@ import numpy as np
 
 from ...prune.masks import global_unstructured_masks, prune_count, unstructured_mask
 from .. import feedback
+from ..feedback import CheckFailed
 from .ex01 import call_keeping_inputs, first_mistake
 
 # -- tasks 1 and 2: weight scores ------------------------------------------------------------------
@@ -53,7 +54,7 @@ def check_magnitude_scores(magnitude_scores, seed: int = 0, shape=(5, 4)) -> Non
     )
     feedback.expect(hint is None, f"magnitude_scores is wrong. {hint}")
     if isinstance(scores, np.ndarray) and scores.size == W.size and scores.shape != W.shape:
-        raise AssertionError(f"the scores have shape {scores.shape}, W has {W.shape}: keep W's shape (no flatten).")
+        raise CheckFailed(f"the scores have shape {scores.shape}, W has {W.shape}: keep W's shape (no flatten).")
     feedback.expect_array(scores, "the scores", shape=W.shape, dtype_kind="f")
     feedback.expect_close(scores, expected, "the scores", "They should be |w|, entry by entry.")
     feedback.passed(f"magnitude_scores: |w|, for W of shape {W.shape}")
@@ -165,7 +166,7 @@ def diagnose_mask(keep, scores, amount, what: str = "the mask") -> None:
     ascending = np.sort(scores)
 
     def fail(message: str):
-        raise AssertionError(f"{what} is wrong (amount={amount!r}, {n} entries): {message}")
+        raise CheckFailed(f"{what} is wrong (amount={amount!r}, {n} entries): {message}")
 
     if np.array_equal(keep, ~expected):
         fail("it is the mask of the PRUNED entries. True must mean KEPT: return the opposite (`~mask`).")
@@ -210,14 +211,14 @@ def check_mask_array(keep, shape, what: str) -> np.ndarray:
     feedback.expect_array(keep, what, dtype_kind=None)
     if keep.dtype != bool:
         kind = "0/1 numbers" if keep.dtype.kind in "iuf" else f"dtype {keep.dtype}"
-        raise AssertionError(f"{what} should be a bool array (True = kept), got {kind}: compare, or use dtype=bool.")
+        raise CheckFailed(f"{what} should be a bool array (True = kept), got {kind}: compare, or use dtype=bool.")
     feedback.expect_array(keep, what, shape=shape)
     return keep
 
 
 def _check_mask_dict(result, scores: dict, fn_name: str) -> dict:
     if not isinstance(result, dict):
-        raise AssertionError(f"`{fn_name}` should return a dict name -> bool mask, got {type(result).__name__}")
+        raise CheckFailed(f"`{fn_name}` should return a dict name -> bool mask, got {type(result).__name__}")
     feedback.expect(
         set(result) == set(scores),
         f"`{fn_name}` should return one mask per name of the scores {sorted(scores)}, got the names {sorted(result)}",
@@ -272,7 +273,7 @@ def check_local_masks(local_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> No
     """``local_masks(scores, amount)`` prunes round(amount * n) lowest entries of EACH array."""
     for scores, amount, result, _, glob, differ in _scope_cases(local_masks, "local_masks", seed, shapes):
         if differ and _same_masks(result, glob):
-            raise AssertionError(
+            raise CheckFailed(
                 "local_masks ranked all layers together (that is global_masks): local pruning ranks each "
                 f"layer on its own and prunes round(amount * n) of each layer's n entries (amount={amount})."
             )
@@ -288,7 +289,7 @@ def check_global_masks(global_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> 
     round(amount * total) lowest (ties: in the order of the dict, then by flat index)."""
     for scores, amount, result, local, _, differ in _scope_cases(global_masks, "global_masks", seed, shapes):
         if differ and _same_masks(result, local):
-            raise AssertionError(
+            raise CheckFailed(
                 "global_masks ranked each layer on its own (that is local_masks): global pruning puts the scores "
                 "of all layers in one ranking (np.concatenate the flattened arrays) and prunes "
                 f"round(amount * total) of them (amount={amount})."
@@ -299,3 +300,6 @@ def check_global_masks(global_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> 
     feedback.passed(
         f"global_masks: round(amount * total) lowest over all layers, ties by position; shapes {tuple(shapes)}"
     )
+
+
+feedback.guard_checks(globals())

@@ -14,6 +14,7 @@ import numpy as np
 
 from ...prune.masks import prune_count, unstructured_mask
 from .. import feedback
+from ..feedback import CheckFailed
 from .ex01 import call_keeping_inputs, matches
 from .ex03 import check_mask_array, diagnose_mask
 
@@ -40,10 +41,10 @@ def _expect_value_error(fn, scores, amount, why: str) -> None:
     except feedback.NotDoneError:
         raise
     except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything; name it
-        raise AssertionError(
+        raise CheckFailed(
             f"unstructured_mask(scores, {amount!r}) raised {type(exc).__name__}: {exc}. Raise a ValueError: {why}"
         ) from exc
-    raise AssertionError(
+    raise CheckFailed(
         f"unstructured_mask(scores, {amount!r}) returned a mask for {scores.size} scores: it should raise "
         f"ValueError, because {why}. Check the amount BEFORE computing the mask."
     )
@@ -69,19 +70,17 @@ def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -
         keep = _mask_of(fn, scores, amount, f"unstructured_mask(scores, {amount!r})")
         if int(keep.sum()) != kept:
             if isinstance(amount, int) and amount == 1:
-                raise AssertionError(
+                raise CheckFailed(
                     f"unstructured_mask(scores, 1) keeps {int(keep.sum())} of {n}: an INT amount is a count, so "
                     "1 prunes exactly one entry (1.0, a float, would prune all). Test the type: "
                     "`isinstance(amount, int)`."
                 )
             if isinstance(amount, float) and amount == 1.0:
-                raise AssertionError(
+                raise CheckFailed(
                     f"unstructured_mask(scores, 1.0) keeps {int(keep.sum())} of {n}: a FLOAT amount is a fraction, "
                     "so 1.0 prunes everything. Decide by the type of amount, not by its value."
                 )
-            raise AssertionError(
-                f"unstructured_mask(scores, {amount!r}) keeps {int(keep.sum())} of {n}, expected {kept}."
-            )
+            raise CheckFailed(f"unstructured_mask(scores, {amount!r}) keeps {int(keep.sum())} of {n}, expected {kept}.")
         diagnose_mask(keep, scores, amount, f"unstructured_mask(scores, {amount!r})")
 
     for amount, why in (
@@ -118,7 +117,7 @@ def check_compose(compose, seed: int = 0, shape=(4, 5)) -> None:
             continue
         revived = int(np.count_nonzero(keep & ~prior))
         if revived:
-            raise AssertionError(
+            raise CheckFailed(
                 f"{what}: {revived} entries that prior_mask had pruned are kept again. A prior mask must be "
                 "respected: pruned weights never come back. Return `prior_mask & new_mask`."
             )
@@ -128,13 +127,13 @@ def check_compose(compose, seed: int = 0, shape=(4, 5)) -> None:
         flat = s.ravel()
         ranked_all = (prior & unstructured_mask(s, amount), prior & unstructured_mask(s, k))
         if any(np.array_equal(keep, wrong) for wrong in ranked_all):
-            raise AssertionError(
+            raise CheckFailed(
                 f"{what}: you ranked ALL entries, the already pruned ones too (they are among the lowest), so "
                 f"only {newly} new entries were pruned instead of {k}. Rank only the entries prior_mask keeps: "
                 "e.g. `scores[prior_mask]`."
             )
         if isinstance(amount, float) and newly == k_total != k:
-            raise AssertionError(
+            raise CheckFailed(
                 f"{what}: you pruned {newly} more entries = round(amount * {s.size}), amount applied to ALL "
                 f"entries. amount is a share of the {n_kept} entries still kept: k = round({amount} * {n_kept}) = {k}."
             )
@@ -239,7 +238,7 @@ def check_masked_sgd_momentum_step(
             "masked_sgd_momentum_step changed the mask in place: the mask is fixed while training, leave it as it is.",
         )
         if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise AssertionError(
+            raise CheckFailed(
                 f"masked_sgd_momentum_step should return (W_new, velocity_new), got {type(result).__name__}"
             )
         W_new, v_new = result
@@ -258,15 +257,15 @@ def check_masked_sgd_momentum_step(
                 )
             if hint is None:
                 hint = "the kept weights do not follow momentum SGD: v = momentum * v + g; W = W - lr * v."
-            raise AssertionError(f"masked_sgd_momentum_step, {what}: {hint}")
+            raise CheckFailed(f"masked_sgd_momentum_step, {what}: {hint}")
         if not matches(v_new[mask], ref_v[mask], atol=1e-12, rtol=1e-10):
-            raise AssertionError(
+            raise CheckFailed(
                 f"masked_sgd_momentum_step, {what}: velocity_new of the kept weights should be "
                 "momentum * velocity + grad, as in plain momentum SGD."
             )
         allowed = momentum**t * pruned_v0 + 1e-12
         if np.any(np.abs(v_new[~mask]) > allowed):
-            raise AssertionError(
+            raise CheckFailed(
                 f"masked_sgd_momentum_step, {what}: the velocity of pruned weights grows with their gradients. "
                 "Re-masking W hides it for now, but the optimizer state is no longer clean (lift the mask, or "
                 "score by it, and it is there): mask the gradient too, `grad * mask`, before it enters the velocity."
@@ -276,3 +275,6 @@ def check_masked_sgd_momentum_step(
         f"masked_sgd_momentum_step: pruned weights stay exactly 0 over {steps} steps, kept weights follow "
         f"momentum SGD exactly (lr={lr}, momentum={momentum}, shape {shape})"
     )
+
+
+feedback.guard_checks(globals())

@@ -15,6 +15,7 @@ import numpy as np
 
 from ...prune.masks import slice_norms, structured_mask
 from .. import feedback
+from ..feedback import CheckFailed
 from .ex01 import call_keeping_inputs
 
 # ------------------------------------------------------------------ task 1: neuron_mask
@@ -68,13 +69,13 @@ def check_neuron_mask(neuron_mask, seed: int = 0, shape=(8, 6), amount: float = 
         expected = structured_mask(W, float(amount), axis=1).any(axis=0)
     mask = call_keeping_inputs(neuron_mask, W=W, amount=amount)
     if isinstance(mask, np.ndarray) and mask.shape == (n_in,) and n_in != n_out:
-        raise AssertionError(
+        raise CheckFailed(
             f"your mask has shape ({n_in},): one entry per ROW of W. For a Dense weight of shape (in, out) = "
             f"{shape} the output neurons are the COLUMNS: score each column (norm over axis 0) and return "
             f"a mask of shape ({n_out},)."
         )
     if isinstance(mask, np.ndarray) and mask.dtype.kind in "iu":
-        raise AssertionError(
+        raise CheckFailed(
             f"you returned integers {mask.tolist()[:8]}: return a bool mask with one entry per neuron, True = kept "
             "(`keep = np.ones(out, dtype=bool)`, then `keep[pruned_indices] = False`), not indices."
         )
@@ -90,22 +91,22 @@ def _diagnose_neuron_mask(mask, expected, W, amount, k) -> None:
     l2 = np.linalg.norm(W, axis=0)
     pruned, expected_pruned = np.flatnonzero(~mask).tolist(), np.flatnonzero(~expected).tolist()
     if np.array_equal(mask, ~expected):
-        raise AssertionError(
+        raise CheckFailed(
             "your mask is the exact opposite of the expected one: True must mean KEPT (as in every minnet mask), "
             f"so the {k} pruned neurons are the False entries. Flip it (`~mask`) or build it the other way round."
         )
     if np.array_equal(mask, _lowest_k_kept(-l2, k)):
-        raise AssertionError(
+        raise CheckFailed(
             f"you pruned the {k} STRONGEST neurons (largest L2 norm). Pruning removes the least important: "
             "sort the norms in increasing order and prune the first k."
         )
     if n_in == n_out and np.array_equal(mask, _lowest_k_kept(slice_norms(W, 0), k)):
-        raise AssertionError(
+        raise CheckFailed(
             "you scored the ROWS of W (input neurons). For a Dense weight (in, out) output neuron j is column j: "
             "take the norm over axis 0, `np.sqrt((W ** 2).sum(axis=0))`."
         )
     if np.array_equal(mask, _lowest_k_kept(np.abs(W).sum(axis=0), k)):
-        raise AssertionError(
+        raise CheckFailed(
             "you ranked the neurons by their L1 norm (sum of |w|); the task asks for the L2 norm, "
             "sqrt(sum of w**2) over each column, as torch's ln_structured(n=2) and minnet's structured_mask do."
         )
@@ -117,18 +118,18 @@ def _diagnose_neuron_mask(mask, expected, W, amount, k) -> None:
             hint = "an off-by-one in k or in the slice (`order[:k]` prunes exactly k)"
         else:
             hint = "the count should not depend on anything but amount and the number of columns"
-        raise AssertionError(
+        raise CheckFailed(
             f"you pruned {len(pruned)} neuron(s), expected k = round(amount * out) = round({amount} * {n_out}) = {k}: "
             f"{hint}."
         )
     differing = np.flatnonzero(mask != expected)
     if np.all(np.isclose(l2[differing], l2[differing[0]], rtol=1e-12, atol=0)):
-        raise AssertionError(
+        raise CheckFailed(
             f"neurons {differing.tolist()} have equal norms (a tie) and you pruned the wrong one: ties go by "
             "index, the lower index pruned first. `np.argsort(norms, kind='stable')` keeps equal norms in index "
             "order (sorting the negated norms, or a non-stable sort, does not)."
         )
-    raise AssertionError(
+    raise CheckFailed(
         f"you pruned neurons {pruned}, expected {expected_pruned} (the {k} columns with the lowest L2 norm; "
         f"their norms are {np.round(l2[expected_pruned], 3).tolist()})."
     )
@@ -154,41 +155,41 @@ def check_shrink_two_layer(shrink_two_layer, seed: int = 0, sizes=(8, 6, 3), n_p
     try:
         out = call_keeping_inputs(shrink_two_layer, W1=W1, b1=b1, W2=W2, keep=keep)
     except IndexError as exc:
-        raise AssertionError(
+        raise CheckFailed(
             f"indexing with `keep` failed ({exc}). keep has one entry per HIDDEN neuron ({hidden}); the hidden "
             "neurons are the COLUMNS of W1 (`W1[:, keep]`), the entries of b1 (`b1[keep]`) and the ROWS of W2 "
             "(`W2[keep]`, the inputs of the next layer)."
         ) from exc
     if not isinstance(out, (tuple, list)) or len(out) != 3:
-        raise AssertionError(f"return the three arrays as a tuple `(W1_small, b1_small, W2_small)`, got {out!r:.80}")
+        raise CheckFailed(f"return the three arrays as a tuple `(W1_small, b1_small, W2_small)`, got {out!r:.80}")
     W1s, b1s, W2s = (np.asarray(a) for a in out)
     if W1s.shape == W1.shape and b1s.shape == b1.shape and W2s.shape == W2.shape:
-        raise AssertionError(
+        raise CheckFailed(
             "your arrays have the original shapes: that zeroes the pruned neurons (as the mask already does) but "
             "does not remove them. Slice them out with the bool mask: `W1[:, keep]`, `b1[keep]`, `W2[keep]`."
         )
     if W1s.shape == (n_in, hidden - kept) and hidden - kept != kept:
-        raise AssertionError(
+        raise CheckFailed(
             f"W1_small has {hidden - kept} columns, the number of PRUNED neurons: keep is True for the neurons to "
             "KEEP, so select `W1[:, keep]` (not `~keep`)."
         )
     if W1s.shape != (n_in, kept):
-        raise AssertionError(
+        raise CheckFailed(
             f"W1_small should have shape {(n_in, kept)} (inputs x kept neurons), got {W1s.shape}: remove the "
             "COLUMNS of W1 of the pruned neurons, `W1[:, keep]`."
         )
     if b1s.shape != (kept,):
-        raise AssertionError(
+        raise CheckFailed(
             f"b1_small should have shape ({kept},), one bias per kept neuron, got {b1s.shape}: you forgot to remove "
             "the biases of the pruned neurons too (`b1[keep]`)."
         )
     if W2s.shape == (hidden, kept):
-        raise AssertionError(
+        raise CheckFailed(
             f"you removed COLUMNS of W2 (its outputs). A pruned hidden neuron is an INPUT of the second layer, and "
             f"the inputs of a Dense weight (in, out) are its ROWS: `W2[keep]`, shape {(kept, n_out)}."
         )
     if W2s.shape != (kept, n_out):
-        raise AssertionError(
+        raise CheckFailed(
             f"W2_small should have shape {(kept, n_out)} (kept neurons x outputs), got {W2s.shape}: remove the ROWS "
             "of W2 that the pruned neurons fed, `W2[keep]`."
         )
@@ -197,11 +198,11 @@ def check_shrink_two_layer(shrink_two_layer, seed: int = 0, sizes=(8, 6, 3), n_p
         got = np.maximum(X @ W1s + b1s, 0) @ W2s + b2
     if not np.allclose(got, expected, atol=1e-9):
         if hidden - kept == kept and _equal(W1s, W1[:, ~keep]):
-            raise AssertionError(
+            raise CheckFailed(
                 "you kept the PRUNED neurons and removed the kept ones: keep is True for the neurons to KEEP, "
                 "so select `W1[:, keep]` (not `~keep`)."
             )
-        raise AssertionError(
+        raise CheckFailed(
             "the small network's outputs differ from the masked network's (by up to "
             f"{float(np.max(np.abs(got - expected))):.3g}): the kept neurons must stay in their order and keep "
             "their own weights, bias and outgoing row: use the same mask for all three, `W1[:, keep]`, "
@@ -230,7 +231,7 @@ def check_macs_two_layer(macs_two_layer, sizes=((64, 32, 10), (64, 24, 10), (5, 
         got = feedback.call(macs_two_layer, n_in, hidden, n_out)
         expected = n_in * hidden + hidden * n_out
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
-            raise AssertionError(f"return a number (the MAC count), got {type(got).__name__} {got!r:.60}")
+            raise CheckFailed(f"return a number (the MAC count), got {type(got).__name__} {got!r:.60}")
         if got == expected:
             continue
         sizes_text = f"for sizes ({n_in}, {hidden}, {n_out}) you returned {got}, expected {expected}"
@@ -246,5 +247,8 @@ def check_macs_two_layer(macs_two_layer, sizes=((64, 32, 10), (64, 24, 10), (5, 
             hint = "each layer costs (its inputs x its outputs) MACs; add the two layers, do not multiply all three"
         else:
             hint = "one example through Dense (in, out) costs in * out MACs; add the two layers"
-        raise AssertionError(f"{sizes_text}: {hint}.")
+        raise CheckFailed(f"{sizes_text}: {hint}.")
     feedback.passed(f"macs_two_layer: right for {len(sizes)} network sizes")
+
+
+feedback.guard_checks(globals())

@@ -20,13 +20,14 @@ from ...prune.base import weight_names
 from ...prune.schedules import Iterative, PolynomialDecay
 from ...zoo import mlp
 from .. import feedback
+from ..feedback import CheckFailed
 
 
 def _as_float(value, what: str) -> float:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise AssertionError(f"{what} should be a number, got {type(value).__name__} {value!r:.60}")
+        raise CheckFailed(f"{what} should be a number, got {type(value).__name__} {value!r:.60}")
     return float(value)
 
 
@@ -83,46 +84,46 @@ def check_polynomial_decay(
     inside = (steps >= begin) & (steps <= end)
     where = f"(e.g. at step {int(steps[np.argmax(~np.isclose(got, expected, atol=1e-9))])})"
     if same(swap=True):
-        raise AssertionError(
+        raise CheckFailed(
             f"you swapped initial and final: your schedule starts at {final:g} and ends at {initial:g}. "
             "sparsity = final + (initial - final) * (1 - p) ** power starts at initial (p = 0) and ends at final."
         )
     if np.allclose(got[inside], expected[inside], atol=1e-9):
         before, after = steps < begin, steps > end
         if before.any() and not np.allclose(got[before], expected[before], atol=1e-9):
-            raise AssertionError(
+            raise CheckFailed(
                 f"before begin_step your sparsity is {got[before][0]:.4g} at step {steps[before][0]}, expected "
                 f"initial = {initial:g}: you forgot to clip. p = (step - begin) / (end - begin) is negative "
                 "there; clip it to [0, 1] (`min(1, max(0, p))`) so the schedule stays at initial until begin."
             )
-        raise AssertionError(
+        raise CheckFailed(
             f"after end_step your sparsity is {got[after][-1]:.4g} at step {steps[after][-1]}, expected "
             f"final = {final:g}: you forgot to clip. p goes above 1 after end_step; clip it to [0, 1] "
             "(`min(1, max(0, p))`) so the schedule stays at final."
         )
     if same(power=1):
-        raise AssertionError(
+        raise CheckFailed(
             "your schedule is linear (power 1): the formula raises (1 - p) to the power `power` (3 by default), "
             "so the sparsity rises fast at first, when there are many redundant weights, then levels off."
         )
     if power != 3 and same(power=3):
-        raise AssertionError(f"you used power 3 where the caller asked for power={power}: use the argument `power`.")
+        raise CheckFailed(f"you used power 3 where the caller asked for power={power}: use the argument `power`.")
     if same(rising=True):
-        raise AssertionError(
+        raise CheckFailed(
             "your schedule rises slowly at first and fast at the end: it uses p ** power. Zhu & Gupta's formula "
             "is final + (initial - final) * (1 - p) ** power, which prunes fast first and levels off at final."
         )
     if begin != 0 and same(denominator=end):
-        raise AssertionError(
+        raise CheckFailed(
             "p should run from 0 at begin_step to 1 at end_step: p = (step - begin) / (end - begin); "
             "you divided by end instead of (end - begin)."
         )
     if same(floor=True):
-        raise AssertionError(
+        raise CheckFailed(
             "your sparsity jumps from initial to final at end_step: p = (step - begin) // (end - begin) is an "
             "integer division; use / so p goes smoothly from 0 to 1."
         )
-    raise AssertionError(
+    raise CheckFailed(
         f"your sparsity differs from Zhu & Gupta's formula {where}: with p = clip((step - begin) / (end - begin), "
         "0, 1), sparsity = final + (initial - final) * (1 - p) ** power."
     )
@@ -141,17 +142,17 @@ def check_iterative_targets(iterative_targets, fraction: float = 0.2, rounds: in
     if isinstance(got, np.ndarray):
         got = got.tolist()
     if not isinstance(got, (list, tuple)):
-        raise AssertionError(f"return a list of {rounds} sparsities, got {type(got).__name__} {got!r:.60}")
+        raise CheckFailed(f"return a list of {rounds} sparsities, got {type(got).__name__} {got!r:.60}")
     values = np.array([_as_float(v, f"entry {i} of your list") for i, v in enumerate(got)])
     r = np.arange(1, rounds + 1)
     f = fraction
     if len(values) == rounds + 1 and np.isclose(values[0], 0.0) and np.allclose(values[1:], expected):
-        raise AssertionError(
+        raise CheckFailed(
             "your list starts with 0.0, the dense model before any pruning (round 0): list only the rounds "
             f"r = 1..{rounds}, so the first entry is the sparsity after round 1, {fraction:g}."
         )
     if len(values) != rounds:
-        raise AssertionError(
+        raise CheckFailed(
             f"return one sparsity per round: {rounds} values for rounds={rounds}, got {len(values)} "
             f"(an off-by-one in the range? `range(1, rounds + 1)` gives r = 1..{rounds})."
         )
@@ -161,27 +162,27 @@ def check_iterative_targets(iterative_targets, fraction: float = 0.2, rounds: in
         )
         return
     if np.allclose(values, r * f):
-        raise AssertionError(
+        raise CheckFailed(
             f"you added {f:g} of the ORIGINAL weights each round (r * fraction, which would reach 1 after "
             f"{1 / f:g} rounds). Each round prunes {f:g} of the weights that REMAIN, so after r rounds "
             f"(1 - fraction) ** r are kept and the sparsity is 1 - (1 - fraction) ** r."
         )
     if np.allclose(values, (1 - f) ** r):
-        raise AssertionError(
+        raise CheckFailed(
             "(1 - fraction) ** r is the fraction of weights KEPT after r rounds; the sparsity (fraction pruned) is "
             "1 - (1 - fraction) ** r."
         )
     if np.allclose(values, 1 - (1 - f) ** (r - 1)):
-        raise AssertionError(
+        raise CheckFailed(
             "your list is one round behind: it starts at 0.0 (round 0). The first entry is the sparsity after "
             f"round 1, {f:g}: use r = 1..rounds."
         )
     if np.allclose(values, 1 - (1 - f) ** (r + 1)):
-        raise AssertionError(
+        raise CheckFailed(
             f"your list is one round ahead: the first entry should be the sparsity after round 1, {f:g}; "
             "use r = 1..rounds."
         )
-    raise AssertionError(
+    raise CheckFailed(
         f"expected {np.round(expected, 4).tolist()}, got {np.round(values, 4).tolist()}: after r rounds that each "
         "prune fraction of the remaining weights, the sparsity is 1 - (1 - fraction) ** r."
     )
@@ -239,7 +240,7 @@ class _Scripted:
     def rounds_of(self, model) -> int:
         kept = self._kept_count(model.state_dict())
         if kept not in self.kept:
-            raise AssertionError(
+            raise CheckFailed(
                 "the model's weights do not match any number of rounds of `prune_fn(model, step_fraction)`: "
                 "prune with the prune_fn you are given, once per round, and restore the state you saved."
             )
@@ -247,13 +248,13 @@ class _Scripted:
 
     def prune_fn(self, model, amount):
         if not np.isclose(amount, self.step_fraction):
-            raise AssertionError(
+            raise CheckFailed(
                 f"prune_fn got amount={amount!r}: give it step_fraction={self.step_fraction} every round. Masks "
                 "compose, so pruning step_fraction of what is left each round already reaches 1 - (1 - f) ** r."
             )
         self.prune_calls += 1
         if self.prune_calls > self.max_rounds:
-            raise AssertionError(
+            raise CheckFailed(
                 f"your loop has pruned {self.prune_calls} rounds and goes on, although round "
                 f"{self.first_break()} already lost more than max_drop: it never stops. After each round, "
                 "evaluate and stop (after undoing the round) as soon as accuracy < start_accuracy - max_drop."
@@ -262,7 +263,7 @@ class _Scripted:
 
     def evaluate_fn(self, model, X, y):
         if X is not self.X_val or y is not self.y_val:
-            raise AssertionError("evaluate on the validation data you were given: evaluate_fn(model, X_val, y_val)")
+            raise CheckFailed("evaluate on the validation data you were given: evaluate_fn(model, X_val, y_val)")
         r = self.rounds_of(model)
         self.evaluations.append(r)
         return self.curve[r]
@@ -285,51 +286,51 @@ def check_prune_until(
     stop = s.first_break()
     result = feedback.call(prune_until, s.model, s.X_val, s.y_val, step_fraction, max_drop, s.prune_fn, s.evaluate_fn)
     if not s.evaluations:
-        raise AssertionError(
+        raise CheckFailed(
             "your loop never called evaluate_fn: measure the accuracy with evaluate_fn(model, X_val, y_val), "
             "once before pruning (the start) and after every round."
         )
     if s.evaluations[0] != 0:
-        raise AssertionError(
+        raise CheckFailed(
             "the first accuracy you measured was after pruning: evaluate the unpruned model first, before the "
             "loop; that is the start accuracy every round is compared with."
         )
     if not isinstance(result, (list, tuple)) or not all(isinstance(e, (list, tuple)) and len(e) == 2 for e in result):
-        raise AssertionError(f"return a list of (sparsity, accuracy) pairs, one per kept round, got {result!r:.80}")
+        raise CheckFailed(f"return a list of (sparsity, accuracy) pairs, one per kept round, got {result!r:.80}")
     records = [(_as_float(a, "a sparsity"), _as_float(b, "an accuracy")) for a, b in result]
     limit = s.curve[0] - max_drop
     final_rounds = s.rounds_of(s.model)
     if final_rounds == stop:
-        raise AssertionError(
+        raise CheckFailed(
             f"round {stop} lost more than max_drop and your loop stopped, but the model still carries that "
             "round's pruning: save `state = model.state_dict()` before pruning each round and "
             "`model.load_state_dict(state)` when the round breaks the budget."
         )
     below = [r + 1 for r, (_, acc) in enumerate(records) if acc < limit]
     if len(records) == stop and below == [stop]:
-        raise AssertionError(
+        raise CheckFailed(
             f"your list ends with round {stop}, the round that broke the budget and was undone: return only the "
             "rounds you kept."
         )
     if below:
-        raise AssertionError(
+        raise CheckFailed(
             f"you kept round(s) {below}, whose accuracy is more than max_drop = {max_drop} below the START accuracy "
             f"{s.curve[0]}: compare every round with the accuracy of the unpruned model (measured once before the "
             "loop), not with the previous round's."
         )
     if len(records) < stop - 1:
-        raise AssertionError(
+        raise CheckFailed(
             f"you stopped after round {len(records) + 1}, but rounds 1..{stop - 1} stay within the budget "
             f"(accuracy >= start - max_drop = {limit:.4f}); stop only when accuracy < start - max_drop."
         )
     if final_rounds != stop - 1:
-        raise AssertionError(
+        raise CheckFailed(
             f"after your loop the model carries {final_rounds} rounds of pruning, expected {stop - 1} (the kept "
             "ones): restore the state saved just before the round that broke the budget."
         )
     expected_acc = s.curve[1:stop]
     if len(records) != stop - 1 or not np.allclose([a for _, a in records], expected_acc):
-        raise AssertionError(
+        raise CheckFailed(
             f"expected the accuracies of the kept rounds {expected_acc}, got {[a for _, a in records]}: record "
             "(sparsity, accuracy) once per kept round, in order."
         )
@@ -337,7 +338,7 @@ def check_prune_until(
     measured = s.sparsities[1:stop]
     sparsities = [sp for sp, _ in records]
     if not (np.allclose(sparsities, formula, atol=0.005) or np.allclose(sparsities, measured, atol=0.005)):
-        raise AssertionError(
+        raise CheckFailed(
             f"expected the sparsities {np.round(formula, 4).tolist()} (after r rounds of step_fraction of the rest: "
             f"1 - (1 - f) ** r, as in task 2), got {np.round(sparsities, 4).tolist()}."
         )
@@ -345,3 +346,6 @@ def check_prune_until(
         f"prune_until: kept {stop - 1} round(s) up to sparsity {formula[-1] if formula else 0.0:.3f}, "
         f"stopped and undid round {stop}"
     )
+
+
+feedback.guard_checks(globals())

@@ -22,6 +22,7 @@ from ...prune.finetune import retrain
 from ...train import evaluate
 from ...zoo import mlp
 from .. import feedback
+from ..feedback import CheckFailed
 
 STRATEGIES = ("fine_tune", "weight_rewind", "reinit")
 
@@ -79,25 +80,25 @@ def check_rewind(rewind, seed: int = 0, sizes=(10, 12, 12, 4), snapshot_pruned: 
     if any(not np.array_equal(snapshot[n], snapshot_copy[n]) for n in snapshot_copy) or set(snapshot) != set(
         snapshot_copy
     ):
-        raise AssertionError(
+        raise CheckFailed(
             "your function changed the snapshot (e.g. `snapshot_state[name] *= mask`): later rewinds need it "
             "intact. Multiply into a new array: `snapshot_state[name] * mask`."
         )
     if not _same_masks(model, masks):
         lost = [f"{i}.{k}" for i, (layer, m) in enumerate(zip(model.layers, masks)) for k in m if k not in layer.masks]
         if lost:
-            raise AssertionError(
+            raise CheckFailed(
                 f"the model lost its masks ({', '.join(lost)} have none now): `model.load_state_dict(snapshot)` "
                 "replaces the masks with the snapshot's (an early snapshot has none), so the pruned weights would "
                 "grow back in training. Keep the current masks: copy only the values, times the current mask."
             )
-        raise AssertionError(
+        raise CheckFailed(
             "the masks changed: they are now the snapshot's (older) masks. `model.load_state_dict(snapshot)` "
             "loads masks too; rewinding keeps the CURRENT masks and only takes the values from the snapshot."
         )
     nonzero = _pruned_nonzero(model)
     if nonzero:
-        raise AssertionError(
+        raise CheckFailed(
             f"pruned weights are not 0 after rewinding (in {', '.join(nonzero)}): the snapshot was taken before "
             "pruning, so its values there are not 0. Multiply each rewound array by the current mask."
         )
@@ -108,12 +109,12 @@ def check_rewind(rewind, seed: int = 0, sizes=(10, 12, 12, 4), snapshot_pruned: 
         if np.array_equal(value, trained[f"{i}.{key}"])
     ]
     if len(unchanged) == sum(len(layer.params) for layer in model.layers):
-        raise AssertionError(
+        raise CheckFailed(
             "the weights are still the trained ones: nothing was rewound. Set every parameter to the snapshot's "
             "value (`snapshot_state['0.W']` for layer 0's W), times the current mask."
         )
     if unchanged:
-        raise AssertionError(
+        raise CheckFailed(
             f"{', '.join(unchanged)} still hold the trained values: rewind every parameter in the snapshot, "
             "biases too (a lottery ticket restarts from the early weights AND biases)."
         )
@@ -122,14 +123,14 @@ def check_rewind(rewind, seed: int = 0, sizes=(10, 12, 12, 4), snapshot_pruned: 
             name = f"{i}.{key}"
             expected = snapshot[name] * layer.masks[key] if key in layer.masks else snapshot[name]
             if not np.allclose(value, expected):
-                raise AssertionError(
+                raise CheckFailed(
                     f"{name} differs from the snapshot's value times the current mask; every parameter should be "
                     f"`snapshot_state['{name}'] * mask` (or the snapshot's value where there is no mask)."
                 )
             if value.dtype != snapshot[name].dtype:
-                raise AssertionError(f"{name} changed dtype from {snapshot[name].dtype} to {value.dtype}")
+                raise CheckFailed(f"{name} changed dtype from {snapshot[name].dtype} to {value.dtype}")
             if np.shares_memory(value, snapshot[name]):
-                raise AssertionError(
+                raise CheckFailed(
                     f"{name} IS the snapshot's array (the same memory): training would then change the snapshot "
                     "too. Store a copy: `snapshot_state[name].copy()` (or `* mask`, which makes a new array)."
                 )
@@ -150,13 +151,13 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
     feedback.call(reinit, first, seed)
     used_global = not np.array_equal(np.random.get_state()[1], global_state)  # noqa: NPY002
     if not _same_masks(first, masks):
-        raise AssertionError(
+        raise CheckFailed(
             "the masks changed: re-initialising keeps the pruned structure (the masks) and only draws new values "
             "for the weights. Do not replace or drop `layer.masks`."
         )
     nonzero = _pruned_nonzero(first)
     if nonzero:
-        raise AssertionError(
+        raise CheckFailed(
             f"pruned weights are not 0 after reinit (in {', '.join(nonzero)}): you re-initialised the pruned "
             "weights too. Multiply the fresh weights by the layer's mask (`layer.reset_parameters(gen)` does it)."
         )
@@ -167,10 +168,10 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
         extra = " (an unpruned layer is re-initialised too: the whole network trains from scratch)" * (
             still != dense and all("W" not in first.layers[i].masks for i in still)
         )
-        raise AssertionError(f"{which} still hold the trained weights: draw fresh random weights{extra}.")
+        raise CheckFailed(f"{which} still hold the trained weights: draw fresh random weights{extra}.")
     biased = [i for i in dense if np.any(first.layers[i].params["b"] != 0)]
     if biased:
-        raise AssertionError(
+        raise CheckFailed(
             f"the biases of layer(s) {biased} still hold values; a fresh Dense layer starts with zero biases "
             "(`reset_parameters` sets them to 0): reset them too."
         )
@@ -179,20 +180,20 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
         kept = layer.params["W"][layer.masks.get("W", np.ones(layer.params["W"].shape, bool))]
         std, he = float(kept.std()), float(np.sqrt(2.0 / layer.in_features))
         if not he / 3 < std < he * 3:
-            raise AssertionError(
+            raise CheckFailed(
                 f"the new weights of layer {i} have std {std:.3g}, but a fresh layer draws them with std "
                 f"sqrt(2 / in_features) = {he:.3g} (He normal, what `Dense.reset_parameters` does)."
             )
     feedback.call(reinit, again, seed)
     if not all(np.array_equal(a, b) for (_, a), (_, b) in zip(first.named_parameters(), again.named_parameters())):
         cause = " np.random.* draws from NumPy's hidden global state;" if used_global else ""
-        raise AssertionError(
+        raise CheckFailed(
             f"not deterministic: two calls with the same seed gave different weights.{cause} draw every number "
             "from the generator made from `rng` (`gen = np.random.default_rng(rng)`)."
         )
     feedback.call(reinit, other, seed + 1)
     if all(np.array_equal(a, b) for (_, a), (_, b) in zip(first.named_parameters(), other.named_parameters())):
-        raise AssertionError(
+        raise CheckFailed(
             "different seeds gave the same weights: your function ignores `rng`; make the generator from it."
         )
     same_shape = [
@@ -205,7 +206,7 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
         wi, wj = first.layers[i].params["W"], first.layers[j].params["W"]
         both = (wi != 0) & (wj != 0)
         if both.any() and np.array_equal(wi[both], wj[both]):
-            raise AssertionError(
+            raise CheckFailed(
                 f"layers {i} and {j} got identical weights: you started a new generator from the same seed for "
                 "each layer. Make ONE generator, `gen = np.random.default_rng(rng)`, and draw every layer from it."
             )
@@ -250,24 +251,24 @@ def check_compare_retraining(
     got = feedback.call(compare_retraining, *args)
     after = trained.state_dict()
     if set(after) != set(before) or any(not np.array_equal(after[k], before[k]) for k in before):
-        raise AssertionError(
+        raise CheckFailed(
             "your function changed `trained`: it pruned (or trained) the trained model itself, so the next "
             "strategy started from an already pruned and retrained network. Work on a copy for each strategy: "
             "`model = trained.copy()`."
         )
     if not isinstance(got, dict):
-        raise AssertionError(f"return a dict {{strategy: accuracy}}, got {type(got).__name__}")
+        raise CheckFailed(f"return a dict {{strategy: accuracy}}, got {type(got).__name__}")
     if set(got) != set(STRATEGIES):
-        raise AssertionError(f"the dict should have exactly the keys {list(STRATEGIES)}, got {sorted(got)}")
+        raise CheckFailed(f"the dict should have exactly the keys {list(STRATEGIES)}, got {sorted(got)}")
     values = {}
     for key, value in got.items():
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value[()]
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise AssertionError(f"got[{key!r}] should be an accuracy (a number), got {type(value).__name__}")
+            raise CheckFailed(f"got[{key!r}] should be an accuracy (a number), got {type(value).__name__}")
         if not 0.0 <= value <= 1.0:
             hint = " (a percentage? return the fraction that `minnet.evaluate(...).accuracy` gives)" * (value > 1)
-            raise AssertionError(f"got[{key!r}] = {value} is not an accuracy in [0, 1]{hint}")
+            raise CheckFailed(f"got[{key!r}] = {value} is not an accuracy in [0, 1]{hint}")
         values[key] = float(value)
     reference = {key: _recipe(*args, key) for key in STRATEGIES}
     wrong = [key for key in STRATEGIES if values[key] != reference[key]]
@@ -278,23 +279,26 @@ def check_compare_retraining(
     key = wrong[0]
     for other in STRATEGIES:
         if other != key and values[key] == reference[other] != reference[key]:
-            raise AssertionError(
+            raise CheckFailed(
                 f"got[{key!r}] is the accuracy the {other!r} strategy gives: the keys and the strategies are "
                 f"mixed up. Use `retrain(..., strategy={key!r})` for the key {key!r}."
             )
     if values[key] == _recipe(*args, key, do_retrain=False):
-        raise AssertionError(
+        raise CheckFailed(
             f"got[{key!r}] is the accuracy of the pruned model before retraining: call `minnet.prune.retrain` "
             "on the pruned copy before evaluating it."
         )
     if values[key] == _recipe(*args, key, do_prune=False):
-        raise AssertionError(
+        raise CheckFailed(
             f"got[{key!r}] is what retraining gives WITHOUT pruning: prune the copy to the sparsity first, "
             "`minnet.prune.prune(model, sparsity=sparsity)`."
         )
-    raise AssertionError(
+    raise CheckFailed(
         f"got[{key!r}] = {values[key]:.4f}, the recipe gives {reference[key]:.4f}. For each strategy: "
         "`model = trained.copy()`, `minnet.prune.prune(model, sparsity=sparsity)` (global magnitude), "
         f"`minnet.prune.retrain(model, X, y, strategy={key!r}, epochs=epochs, optimizer_factory=optimizer_factory, "
         "snapshot=snapshot, rng=rng)`, then `minnet.evaluate(model, X_val, y_val).accuracy`."
     )
+
+
+feedback.guard_checks(globals())

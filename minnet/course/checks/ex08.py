@@ -21,6 +21,7 @@ from ...prune.apply import prune
 from ...prune.potential import prune_potential as reference_potential
 from ...train import evaluate, fit
 from .. import feedback
+from ..feedback import CheckFailed
 from .ex01 import call_keeping_inputs
 
 # ------------------------------------------------------------------ task 1: prune_potential
@@ -81,14 +82,14 @@ def check_prune_potential(prune_potential, seed: int | None = None) -> None:
             got = feedback.call(prune_potential, s, a, dense, budget)
         except ValueError as exc:
             if expected == 0.0:
-                raise AssertionError(
+                raise CheckFailed(
                     f"{where}, your function raised ValueError ({exc}): when no sparsity is within budget, there is "
                     "nothing to take the max of; return 0.0 (the dense network, no pruning)."
                 ) from exc
             raise
         if got is None or isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
             hint = " When no sparsity is within budget, return 0.0." if expected == 0.0 else ""
-            raise AssertionError(f"{where}: return a sparsity (a float), got {got!r}.{hint}")
+            raise CheckFailed(f"{where}: return a sparsity (a float), got {got!r}.{hint}")
         got = float(got)
         if np.isclose(got, expected, rtol=0, atol=1e-12):
             continue
@@ -98,7 +99,7 @@ def check_prune_potential(prune_potential, seed: int | None = None) -> None:
 
 def _diagnose_potential(got, expected, s, a, dense, budget, where) -> None:
     def fail(hint):
-        raise AssertionError(f"{where}, you returned {got:g}, expected {expected:g}: {hint}")
+        raise CheckFailed(f"{where}, you returned {got:g}, expected {expected:g}: {hint}")
 
     if not any(np.isclose(got, x) for x in s) and got != 0.0:
         if any(np.isclose(got, x) for x in a):
@@ -148,30 +149,30 @@ def check_accuracy_under_shift(
     for current in kinds:
         got = call_keeping_inputs(accuracy_under_shift, model=model, X=X, y=y, kind=current, severity=severity, rng=rng)
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
-            raise AssertionError(f"return the accuracy (a float), got {type(got).__name__} {got!r:.60}")
+            raise CheckFailed(f"return the accuracy (a float), got {type(got).__name__} {got!r:.60}")
         got = float(got)
         expected = reference(current)
         if np.isclose(got, expected, rtol=0, atol=1e-12):
             continue
         what = f"for kind={current!r}, severity={severity}, rng={rng} you returned {got:.4f}, expected {expected:.4f}"
         if got > 1:
-            raise AssertionError(f"{what}: return a fraction in [0, 1] (`minnet.evaluate(...).accuracy`), not percent")
+            raise CheckFailed(f"{what}: return a fraction in [0, 1] (`minnet.evaluate(...).accuracy`), not percent")
         if np.isclose(got, 1 - expected):
-            raise AssertionError(f"{what}: that is the error rate, 1 - accuracy; return the accuracy")
+            raise CheckFailed(f"{what}: that is the error rate, 1 - accuracy; return the accuracy")
         if np.isclose(got, clean):
-            raise AssertionError(
+            raise CheckFailed(
                 f"{what}: that is the accuracy on the CLEAN data; evaluate on `minnet.data.shift(X, kind, severity, "
                 "rng=rng)` instead of X"
             )
         if np.isclose(got, reference(current, seed=0)):
-            raise AssertionError(f"{what}: you drew the shift with seed 0; pass `rng=rng` to minnet.data.shift")
+            raise CheckFailed(f"{what}: you drew the shift with seed 0; pass `rng=rng` to minnet.data.shift")
         for sev in range(1, 6):
             if sev != severity and np.isclose(got, reference(current, sev=sev)):
-                raise AssertionError(f"{what}: that is severity {sev}; pass the `severity` argument to shift")
+                raise CheckFailed(f"{what}: that is severity {sev}; pass the `severity` argument to shift")
         for other in SHIFTS:
             if other != current and np.isclose(got, reference(other)):
-                raise AssertionError(f"{what}: that is the {other!r} shift; pass the `kind` argument to shift")
-        raise AssertionError(
+                raise CheckFailed(f"{what}: that is the {other!r} shift; pass the `kind` argument to shift")
+        raise CheckFailed(
             f"{what}: shift the inputs with `minnet.data.shift(X, kind, severity, rng=rng)` and return "
             "`minnet.evaluate(model, X_shifted, y).accuracy`"
         )
@@ -219,18 +220,18 @@ def check_clean_vs_shifted(
     got = feedback.call(clean_vs_shifted, trained, train, val, sparsities, kind, severity, budget, rng)
     after = trained.state_dict()
     if set(after) != set(before) or any(not np.array_equal(after[k], before[k]) for k in before):
-        raise AssertionError(
+        raise CheckFailed(
             "your function changed `trained` (it pruned or trained it in place), so each sparsity started from the "
             "previous pruned network and the dense accuracy changed. Prune and fine-tune `trained.copy()`."
         )
     if not isinstance(got, (tuple, list)) or len(got) != 2:
-        raise AssertionError(f"return a pair (clean_potential, shifted_potential), got {got!r:.80}")
+        raise CheckFailed(f"return a pair (clean_potential, shifted_potential), got {got!r:.80}")
     values = []
     for name, value in zip(("clean_potential", "shifted_potential"), got):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise AssertionError(f"{name} should be a sparsity (a float), got {type(value).__name__} {value!r:.60}")
+            raise CheckFailed(f"{name} should be a sparsity (a float), got {type(value).__name__} {value!r:.60}")
         if float(value) != 0.0 and not any(np.isclose(float(value), s) for s in sparsities):
-            raise AssertionError(
+            raise CheckFailed(
                 f"{name} = {value} is not one of the sparsities {sparsities} (nor 0.0): a prune potential is a "
                 "sparsity of the grid, the largest one within budget."
             )
@@ -252,17 +253,17 @@ def check_clean_vs_shifted(
         f"{np.round(clean, 4).tolist()}, pruned shifted {np.round(shifted, 4).tolist()})"
     )
     if expected[0] != expected[1] and np.allclose(values, expected[::-1]):
-        raise AssertionError(
+        raise CheckFailed(
             f"you returned {tuple(values)}, expected {expected}: the order is (clean_potential, shifted_potential)"
         )
     if np.isclose(values[0], expected[0]):
         if np.isclose(values[1], reference_potential(sparsities, shifted, dense_clean, budget)):
-            raise AssertionError(
+            raise CheckFailed(
                 f"your shifted potential {values[1]:g} compares the pruned networks on SHIFTED data with the dense "
                 "network on CLEAN data. Prune potential measures what pruning costs on one distribution: compare "
                 f"with the dense network's accuracy on the same shifted data (expected {expected[1]:g}){curves}."
             )
-        raise AssertionError(
+        raise CheckFailed(
             f"your clean potential is right, but the shifted one is {values[1]:g}, expected {expected[1]:g}: shift "
             "the validation inputs once with `minnet.data.shift(X_val, kind, severity, rng=rng)` (or use your "
             f"accuracy_under_shift) and evaluate the dense and every pruned network on them{curves}."
@@ -271,14 +272,17 @@ def check_clean_vs_shifted(
     if np.isclose(values[0], reference_potential(sparsities, no_tune[0], no_tune[2], budget)) and not np.isclose(
         values[0], expected[0]
     ):
-        raise AssertionError(
+        raise CheckFailed(
             f"your clean potential {values[0]:g} is what pruning WITHOUT fine-tuning gives (expected {expected[0]:g}): "
             "after pruning each copy, fine-tune it for 1 epoch, `minnet.fit(model, X, y, epochs=1, "
             "optimizer=minnet.Adam(lr=1e-3), rng=rng, verbose=False)`."
         )
-    raise AssertionError(
+    raise CheckFailed(
         f"you returned {tuple(values)}, the recipe gives {expected}: for each sparsity, `model = trained.copy()`, "
         "`minnet.prune.prune(model, sparsity=s)`, 1 epoch of `minnet.fit(model, X, y, epochs=1, "
         "optimizer=minnet.Adam(lr=1e-3), rng=rng, verbose=False)`, then the accuracies on clean and shifted "
         f"validation data; the dense accuracies come from `trained` itself{curves}."
     )
+
+
+feedback.guard_checks(globals())

@@ -1,0 +1,86 @@
+"""What a learner sees when a check fails, in a real kernel: one short message,
+never the check's frames or the reference code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from minnet.course.grade import CURRENT_PYTHON, _current_python_kernel_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def run(nb) -> list[dict]:
+    """Execute ``nb`` in a fresh kernel of this Python; the error outputs, in order."""
+    client = NotebookClient(
+        nb,
+        kernel_name=CURRENT_PYTHON,
+        kernel_manager_class=_current_python_kernel_manager(),
+        allow_errors=True,
+        timeout=120,
+        resources={"metadata": {"path": str(ROOT)}},
+    )
+    client.execute()
+    return [(cell, out) for cell in nb.cells for out in cell.get("outputs", []) if out.output_type == "error"]
+
+
+def shown(error) -> str:
+    return ANSI.sub("", "\n".join(error.traceback))
+
+
+def reference_lines(source: Path) -> list[str]:
+    """The lines of the reference solutions (between the solution markers), stripped, long enough to mean something."""
+    lines, inside = [], False
+    for cell in nbformat.read(source, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 12:
+                lines.append(line.strip())
+    return lines
+
+
+def test_stub_wrong_answer_and_crash_show_no_check_code():
+    cells = [
+        "from minnet.course.checks import ex03 as checks\nimport numpy as np",
+        "def magnitude_scores(W):\n    raise NotImplementedError('task 1')",
+        "checks.check_magnitude_scores(magnitude_scores)",
+        "def magnitude_scores(W):\n    return W",
+        "checks.check_magnitude_scores(magnitude_scores)",
+        "def magnitude_scores(W):\n    return W[100, 100]",
+        "checks.check_magnitude_scores(magnitude_scores)",
+        "def magnitude_scores(W):\n    return 'abs'",
+        "checks.check_magnitude_scores(magnitude_scores)",
+    ]
+    errors = run(new_notebook(cells=[new_code_cell(c) for c in cells]))
+    stub, wrong, crash, junk = (shown(e) for _, e in errors)
+    for text in (stub, wrong, crash, junk):
+        assert "checks/ex03.py" not in text and "np.abs(W)" not in text and "expected" not in text, text
+    assert stub.count("\n") == 0 and "not implemented yet" in stub
+    assert wrong.count("\n") == 0 and "NEGATIVE" in wrong
+    assert "W[100, 100]" in crash and "IndexError" in crash  # the learner's own frame stays
+    assert len(junk.splitlines()) <= 3
+
+
+@pytest.mark.parametrize("exercise", sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb")))
+def test_the_untouched_student_copy_shows_no_reference_code(exercise):
+    nb = nbformat.read(ROOT / "exercises" / exercise, as_version=4)
+    errors = run(nb)
+    assert errors, "a stub should fail its checks"
+    reference = reference_lines(ROOT / "exercises" / "solutions" / exercise)
+    for cell, error in errors:
+        text = shown(error)
+        assert "/course/checks/" not in text and "feedback.py" not in text, text
+        if cell.metadata.get("nbgrader", {}).get("grade"):  # a check cell: one short message
+            assert len(text.splitlines()) <= 3, text
+        leaked = [line for line in reference if line in text]
+        assert not leaked, f"{exercise}: feedback shows reference code {leaked}"

@@ -176,3 +176,37 @@ def global_descending_tail(scores, amount):
         keep[np.argsort(-flat, kind="stable")[-k:]] = False
     sizes = np.cumsum([s.size for s in scores.values()])[:-1]
     return {name: part.reshape(s.shape) for (name, s), part in zip(scores.items(), np.split(keep, sizes))}
+
+
+def local_half_up(scores, amount):
+    # k = int(amount * n + 0.5): rounds 4.5 up to 5, where round(4.5) = 4
+    return {name: _prune_lowest(s.ravel(), int(amount * s.size + 0.5)).reshape(s.shape) for name, s in scores.items()}
+
+
+def global_half_up(scores, amount):
+    # k = floor(amount * total + 0.5): rounds 2.5 up to 3, where round(2.5) = 2
+    flat = np.concatenate([s.ravel() for s in scores.values()])
+    keep = _prune_lowest(flat, int(np.floor(amount * flat.size + 0.5)))
+    sizes = np.cumsum([s.size for s in scores.values()])[:-1]
+    return {name: part.reshape(s.shape) for (name, s), part in zip(scores.items(), np.split(keep, sizes))}
+
+
+def global_sorted_names(scores, amount):
+    # concatenated the layers in sorted-name order (right masks per name, wrong order among ties)
+    names = sorted(scores)
+    flat = np.concatenate([scores[n].ravel() for n in names])
+    keep = _prune_lowest(flat, round(amount * flat.size))
+    out, start = {}, 0
+    for n in names:
+        out[n] = keep[start : start + scores[n].size].reshape(scores[n].shape)
+        start += scores[n].size
+    return out
+
+
+def global_unstable_ties(scores, amount):
+    # default argsort on the concatenated scores: ties beyond 16 entries are not broken by index
+    flat = np.concatenate([s.ravel() for s in scores.values()])
+    keep = np.ones(flat.size, dtype=bool)
+    keep[np.argsort(flat)[: round(amount * flat.size)]] = False
+    sizes = np.cumsum([s.size for s in scores.values()])[:-1]
+    return {name: part.reshape(s.shape) for (name, s), part in zip(scores.items(), np.split(keep, sizes))}

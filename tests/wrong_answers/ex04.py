@@ -164,3 +164,22 @@ def correct_step_masks_velocity(W, grad, velocity, mask, lr, momentum):
     # correct too: masks the velocity instead of re-masking W; pruned weights stay 0
     velocity = (momentum * velocity + grad) * mask
     return W - lr * velocity, velocity
+
+
+def mask_python_int_only(scores, amount):
+    # isinstance(amount, int): a NumPy int count is taken for a fraction (and refused as > 1)
+    if isinstance(amount, int) and not isinstance(amount, bool):
+        if not 0 <= amount <= scores.size:
+            raise ValueError("count out of range")
+        return _prune_lowest(scores, amount)
+    if not 0.0 <= amount <= 1.0:
+        raise ValueError(f"amount must be a float in [0, 1], got {amount}")
+    return _prune_lowest(scores, round(amount * scores.size))
+
+
+def mask_half_up(scores, amount):
+    # k = int(amount * n + 0.5): 2.5 becomes 3, where round(2.5) = 2
+    if isinstance(amount, (int, np.integer)):
+        return _prune_lowest(scores, _count(amount, scores.size))
+    _count(amount, scores.size)
+    return _prune_lowest(scores, int(amount * scores.size + 0.5))

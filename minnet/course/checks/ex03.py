@@ -186,6 +186,12 @@ def diagnose_mask(keep, scores, amount, what: str = "the mask") -> None:
         if isinstance(amount, numbers.Integral):
             fail(f"it prunes {pruned} entries; an int amount is a count: prune exactly {k}.")
         exact = amount * n
+        if exact % 1 == 0.5 and pruned == math.floor(exact) + 1 and k == math.floor(exact):
+            fail(
+                f"it prunes {pruned} entries. amount * n = {amount} * {n} = {exact:g} ends in .5, and Python's "
+                f"round() rounds halves to the even neighbour: k = round({exact:g}) = {k}. You rounded the .5 up "
+                "(ceil, or int(x + 0.5)): use round()."
+            )
         for label, wrong in (("floor or int()", math.floor(exact)), ("ceil", math.ceil(exact))):
             if pruned == wrong:
                 fail(
@@ -251,6 +257,15 @@ def _mask_cases(seed: int, shapes):
     yield tied, 0.45
     yield continuous, 0.0
     yield continuous, 1.0
+    # Fixed sizes for the edge cases, whatever ``shapes``: names not in sorted order, amount * n
+    # ending in exactly .5 with an even floor (round(4.5) = 4, but 4.5 rounded up is 5), and more
+    # than 16 equal scores (NumPy sorts up to 16 entries stably even without kind="stable").
+    gen = np.random.default_rng(seed + 2)
+    halves = {"layer_b": gen.standard_normal((3, 4)) ** 2, "layer_a": 0.1 * gen.standard_normal((2, 4)) ** 2}
+    yield halves, 0.375  # per layer: 12 * 0.375 = 4.5
+    yield halves, 0.125  # all together: 20 * 0.125 = 2.5
+    ties = {"layer_b": gen.integers(0, 2, (6, 8)).astype(float), "layer_a": gen.integers(0, 2, (5, 8)).astype(float)}
+    yield ties, 0.3
 
 
 def _scope_cases(fn, fn_name: str, seed: int, shapes):
@@ -287,12 +302,18 @@ def check_local_masks(local_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> No
 def check_global_masks(global_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> None:
     """``global_masks(scores, amount)`` ranks all entries of all arrays together and prunes
     round(amount * total) lowest (ties: in the order of the dict, then by flat index)."""
-    for scores, amount, result, local, _, differ in _scope_cases(global_masks, "global_masks", seed, shapes):
+    for scores, amount, result, local, glob, differ in _scope_cases(global_masks, "global_masks", seed, shapes):
         if differ and _same_masks(result, local):
             raise CheckFailed(
                 "global_masks ranked each layer on its own (that is local_masks): global pruning puts the scores "
                 "of all layers in one ranking (np.concatenate the flattened arrays) and prunes "
                 f"round(amount * total) of them (amount={amount})."
+            )
+        by_name = global_unstructured_masks({name: scores[name] for name in sorted(scores)}, amount)
+        if list(scores) != sorted(scores) and _same_masks(result, by_name) and not _same_masks(result, glob):
+            raise CheckFailed(
+                "global_masks ranked the layers in sorted-name order: the ranking must follow the order of the "
+                "dict (iterate scores.items() as given): among equal scores, the earlier layer's entries go first."
             )
         flat_keep = np.concatenate([result[name].ravel() for name in scores])
         flat_scores = np.concatenate([s.ravel() for s in scores.values()])

@@ -50,6 +50,17 @@ def _expect_value_error(fn, scores, amount, why: str) -> None:
     )
 
 
+_NUMPY_INT_HINT = (
+    "unstructured_mask(scores, {call}) does not prune exactly {count} of the {n} entries: a NumPy int "
+    "(np.int64, np.int32, ...) is a count like a Python int, but `isinstance(amount, int)` is False for it. "
+    "Test `isinstance(amount, numbers.Integral)` (import numbers), or `not isinstance(amount, float)`."
+)
+
+
+def _numpy_int_hint(amount, n: int) -> str:
+    return _NUMPY_INT_HINT.format(call=f"np.{type(amount).__name__}({int(amount)})", count=int(amount), n=n)
+
+
 def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -> None:
     """``unstructured_mask(scores, amount)``: float amount -> prune round(amount * size),
     int amount -> prune that many; the lowest scores, ties by flat index; ValueError for
@@ -61,6 +72,10 @@ def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -
     # amounts whose k needs round (0.3 * 20 = 6: exact; others fractional both ways), counts, edges
     tied_shape = (2 * shape[0],) + shape[1:]
     cases = [(scores, 0.3), (scores, 0.62), (scores, 0.38), (scores, 3), (_scores(seed + 1, tied_shape, True), 0.45)]
+    # whatever ``shape``: 20 * 0.125 = 2.5 rounds to 2 (halves go to the even neighbour), and
+    # more than 16 equal scores (NumPy sorts up to 16 entries stably even without kind="stable")
+    gen = np.random.default_rng(seed + 2)
+    cases += [(np.abs(gen.standard_normal((4, 5))), 0.125), (gen.integers(0, 2, (6, 8)).astype(float), 0.3)]
     for s, amount in cases:
         keep = _mask_of(fn, s, amount, f"unstructured_mask(scores, {amount!r})")
         diagnose_mask(keep, s, amount, f"unstructured_mask(scores, {amount!r})")
@@ -72,8 +87,8 @@ def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -
             if isinstance(amount, int) and amount == 1:
                 raise CheckFailed(
                     f"unstructured_mask(scores, 1) keeps {int(keep.sum())} of {n}: an INT amount is a count, so "
-                    "1 prunes exactly one entry (1.0, a float, would prune all). Test the type: "
-                    "`isinstance(amount, int)`."
+                    "1 prunes exactly one entry (1.0, a float, would prune all). Test the type with "
+                    "`isinstance(amount, numbers.Integral)`, which NumPy's ints pass too."
                 )
             if isinstance(amount, float) and amount == 1.0:
                 raise CheckFailed(
@@ -90,6 +105,16 @@ def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -
         (-1, "an int amount counts entries, at least 0"),
     ):
         _expect_value_error(fn, scores, amount, why)
+
+    # NumPy ints (what len(), argmax or the sum of a bool array give) are counts as well
+    for amount in (np.int64(2), np.int32(1)):
+        try:
+            keep = _mask_of(fn, scores, amount, f"unstructured_mask(scores, {amount!r})")
+        except ValueError:
+            raise CheckFailed(_numpy_int_hint(amount, n)) from None
+        if int(keep.sum()) != n - int(amount):
+            raise CheckFailed(_numpy_int_hint(amount, n))
+        diagnose_mask(keep, scores, amount, f"unstructured_mask(scores, {amount!r})")
     feedback.passed(
         f"unstructured_mask: exact amount (float -> round(amount*size), int -> count), ties by index, "
         f"ValueError outside the range; scores of shape {shape}"

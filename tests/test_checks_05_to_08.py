@@ -186,6 +186,7 @@ WRONG = [
     ("compare_retraining", a07.wrong_compare_percent, "a percentage?", {}),
     ("compare_retraining", a07.wrong_compare_keys, "exactly the keys", {}),
     ("prune_potential", a08.wrong_potential_first_failure, "first sparsity whose accuracy is BELOW", {}),
+    ("prune_potential", a08.wrong_potential_not_above_dense, "MORE accurate than the dense one", {}),
     ("prune_potential", a08.wrong_potential_stops_at_first_failure, "a larger sparsity whose accuracy recovers", {}),
     ("prune_potential", a08.wrong_potential_points, "divided the budget by 100", {}),
     ("prune_potential", a08.wrong_potential_strict, "not >", {}),

@@ -175,3 +175,9 @@ def wrong_clean_vs_shifted_accuracies(trained, train, val, sparsities, kind, sev
         minnet.evaluate(model, X_val, y_val).accuracy,
         correct_accuracy_under_shift(model, X_val, y_val, kind, severity, rng),
     )
+
+
+def wrong_potential_not_above_dense(sparsities, accuracies, dense_accuracy, budget):
+    # Mistake: a band around the dense accuracy: networks that beat the dense one are left out.
+    within = [s for s, a in zip(sparsities, accuracies) if dense_accuracy - budget <= a <= dense_accuracy]
+    return max(within) if within else 0.0

@@ -224,3 +224,27 @@ def gradcheck_against_itself(loss_and_grads, x, W, b, labels):
 
     _, grad_W, grad_b = loss_and_grads(x, W, b, labels)
     return rel_error(grad_W, grad_W), rel_error(grad_b, grad_b)
+
+
+def gradcheck_absolute_error(loss_and_grads, x, W, b, labels):
+    # the largest ABSOLUTE difference: it scales with the gradients, so a small loss hides any bug
+    from minnet.gradcheck import numerical_gradient
+
+    _, grad_W, grad_b = loss_and_grads(x, W, b, labels)
+
+    def loss():
+        return loss_and_grads(x, W, b, labels)[0]
+
+    return (
+        float(np.max(np.abs(grad_W - numerical_gradient(loss, W)))),
+        float(np.max(np.abs(grad_b - numerical_gradient(loss, b)))),
+    )
+
+
+def gradcheck_analytic_twice(loss_and_grads, x, W, b, labels):
+    # compares the analytic gradients with themselves (a second call), never with centred differences
+    from minnet.gradcheck import rel_error
+
+    _, grad_W, grad_b = loss_and_grads(x, W, b, labels)
+    _, again_W, again_b = loss_and_grads(x, W, b, labels)
+    return rel_error(grad_W, again_W), rel_error(grad_b, again_b)

@@ -447,6 +447,12 @@ def check_gradient_check(gradient_check, loss_and_grads, seed: int = 0, shape=(3
         (broken_b, 1, 0, "grad_b with the wrong sign"),
     ):
         errs = errors_for(fn, what)
+        if errs == (0.0, 0.0):
+            raise CheckFailed(
+                f"given a loss_and_grads with {what}, gradient_check reports exactly 0 for both: it compares the "
+                "analytic gradients with themselves. Compare them with the NUMERICAL gradients, "
+                "`numerical_gradient(f, W)` and `numerical_gradient(f, b)` (centred differences of the loss)."
+            )
         if errs[broken] <= REPORTED_LARGE and errs[fine] > REPORTED_LARGE:
             raise CheckFailed(
                 f"given a loss_and_grads with {what}, gradient_check reports (err_W, err_b) = ({errs[0]:.1e}, "
@@ -462,6 +468,19 @@ def check_gradient_check(gradient_check, loss_and_grads, seed: int = 0, shape=(3
             f"given a loss_and_grads with {what} only, gradient_check also reports a large error for the other "
             f"gradient: (err_W, err_b) = ({errs[0]:.1e}, {errs[1]:.1e}). Each error compares one gradient with "
             "the numerical gradient wrt the same parameter.",
+        )
+
+    # the same broken gradient on a loss a million times smaller: a RELATIVE error does not change
+    def small_broken_W(x, W, b, labels):
+        loss, grad_W, grad_b = broken_W(x, W, b, labels)
+        return 1e-6 * loss, 1e-6 * np.asarray(grad_W), 1e-6 * np.asarray(grad_b)
+
+    small = errors_for(small_broken_W, "grad_W twice too big, on a loss scaled by 1e-6")
+    if small[0] <= REPORTED_LARGE:
+        raise CheckFailed(
+            f"on the same loss scaled by 1e-6, a grad_W twice too big gets err_W = {small[0]:.1e}: your error "
+            "shrinks with the size of the gradients, so it is an ABSOLUTE error. Divide by their size: "
+            "rel_error(a, b) = max |a - b| / (|a| + |b|)."
         )
     feedback.passed("gradient_check: tiny errors for your gradients, large ones for a broken grad_W or grad_b")
 

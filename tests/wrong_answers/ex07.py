@@ -232,3 +232,39 @@ def wrong_compare_keys(trained, snapshot, train, val, sparsity, epochs, optimize
     # Mistake: uses its own key names.
     out = correct_compare_retraining(trained, snapshot, train, val, sparsity, epochs, optimizer_factory, rng)
     return {"finetune": out["fine_tune"], "rewind": out["weight_rewind"], "reinit": out["reinit"]}
+
+
+def _reinit_with(model, rng, draw):
+    gen = np.random.default_rng(rng)
+    for layer in model.layers:
+        if isinstance(layer, minnet.Dense):
+            W = draw(gen, layer)
+            layer.params["W"] = (W * layer.masks.get("W", True)).astype(layer.params["W"].dtype)
+            layer.params["b"] = np.zeros_like(layer.params["b"])
+
+
+def wrong_reinit_xavier(model, rng):
+    # Mistake: Glorot/Xavier normal, std sqrt(2 / (in + out)), not the layer's He normal.
+    _reinit_with(
+        model, rng, lambda g, l: g.standard_normal(l.params["W"].shape) * np.sqrt(2 / (l.in_features + l.out_features))
+    )
+
+
+def wrong_reinit_fan_out(model, rng):
+    # Mistake: std sqrt(2 / out_features) (fan-out) instead of sqrt(2 / in_features).
+    _reinit_with(model, rng, lambda g, l: g.standard_normal(l.params["W"].shape) * np.sqrt(2 / l.out_features))
+
+
+def wrong_reinit_uniform(model, rng):
+    # Mistake: He UNIFORM (same std, limit sqrt(6 / in)), not He normal.
+    _reinit_with(model, rng, lambda g, l: g.uniform(-1, 1, l.params["W"].shape) * np.sqrt(6 / l.in_features))
+
+
+def wrong_reinit_float64(model, rng):
+    # Mistake: the fresh weights stay float64 (no cast back to the layer's dtype).
+    gen = np.random.default_rng(rng)
+    for layer in model.layers:
+        if isinstance(layer, minnet.Dense):
+            W = gen.standard_normal(layer.params["W"].shape) * np.sqrt(2 / layer.in_features)
+            layer.params["W"] = W * layer.masks.get("W", True)
+            layer.params["b"] = np.zeros(layer.params["b"].shape)

@@ -140,6 +140,51 @@ def check_rewind(rewind, seed: int = 0, sizes=(10, 12, 12, 4), snapshot_pruned: 
 # ------------------------------------------------------------------ task 2: reinit
 
 
+def _check_fresh_draw(reinit, seed: int, sizes) -> None:
+    """On an unpruned model (every weight drawn, none selected by a mask), the new
+    weights look like a fresh He-normal draw, in the layer's dtype: their size,
+    layer by layer (fan-in, not fan-out) and over all layers (not another
+    scheme's constant), within four standard errors, and normal, not uniform."""
+    old = mlp(sizes, rng=seed + 100)
+    new = old.copy()
+    feedback.call(reinit, new, seed + 7)
+    dense = [i for i, layer in enumerate(new.layers) if isinstance(layer, Dense)]
+    for i in dense:
+        for key, value in new.layers[i].params.items():
+            if value.dtype != old.layers[i].params[key].dtype:
+                raise CheckFailed(
+                    f"layer {i}'s {key} is now {value.dtype}, it was {old.layers[i].params[key].dtype}: a fresh "
+                    "layer keeps its dtype. Cast what you draw, `.astype(layer.params['W'].dtype)`."
+                )
+    ratios, pooled = {}, []
+    for i in dense:
+        layer = new.layers[i]
+        w = layer.params["W"].astype(np.float64).ravel() / np.sqrt(2.0 / layer.in_features)
+        ratios[i] = (float(np.sqrt(np.mean(w**2))), 4 / np.sqrt(2 * w.size))
+        pooled.append(w)
+    z = np.concatenate(pooled)
+    rms = float(np.sqrt(np.mean(z**2)))
+    if abs(rms - 1) > 4 / np.sqrt(2 * z.size):
+        raise CheckFailed(
+            f"over all layers, the new weights are {rms:.2f}x the size of a He-normal draw (std "
+            "sqrt(2 / in_features)): another initialisation scheme (Xavier/Glorot uses 1 / in_features or "
+            "2 / (in + out))?"
+        )
+    for i, (ratio, tolerance) in ratios.items():
+        if abs(ratio - 1) > tolerance:
+            layer = new.layers[i]
+            raise CheckFailed(
+                f"the new weights of layer {i} ({layer.in_features} inputs, {layer.out_features} outputs) have an "
+                f"rms of {ratio:.2f}x sqrt(2 / in_features): a fresh layer draws them He normal, with std "
+                "sqrt(2 / in_features) (fan-in, what `Dense.reset_parameters` does)."
+            )
+    if z.size >= 100 and np.max(np.abs(z)) <= 1.8 * rms:
+        raise CheckFailed(
+            "the new weights look uniformly distributed (none beyond 1.8 standard deviations): a fresh layer "
+            "draws them from a NORMAL distribution, `gen.standard_normal(shape) * sqrt(2 / in_features)`."
+        )
+
+
 def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
     """``reinit(model, rng)`` draws fresh random weights for every layer (as a new
     layer would: He-normal weights, zero biases), keeps the masks, leaves pruned
@@ -175,15 +220,7 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
             f"the biases of layer(s) {biased} still hold values; a fresh Dense layer starts with zero biases "
             "(`reset_parameters` sets them to 0): reset them too."
         )
-    for i in dense:
-        layer = first.layers[i]
-        kept = layer.params["W"][layer.masks.get("W", np.ones(layer.params["W"].shape, bool))]
-        std, he = float(kept.std()), float(np.sqrt(2.0 / layer.in_features))
-        if not he / 3 < std < he * 3:
-            raise CheckFailed(
-                f"the new weights of layer {i} have std {std:.3g}, but a fresh layer draws them with std "
-                f"sqrt(2 / in_features) = {he:.3g} (He normal, what `Dense.reset_parameters` does)."
-            )
+    _check_fresh_draw(reinit, seed, sizes)
     feedback.call(reinit, again, seed)
     if not all(np.array_equal(a, b) for (_, a), (_, b) in zip(first.named_parameters(), again.named_parameters())):
         cause = " np.random.* draws from NumPy's hidden global state;" if used_global else ""

@@ -246,18 +246,26 @@ def _reinit_with(model, rng, draw):
 def wrong_reinit_xavier(model, rng):
     # Mistake: Glorot/Xavier normal, std sqrt(2 / (in + out)), not the layer's He normal.
     _reinit_with(
-        model, rng, lambda g, l: g.standard_normal(l.params["W"].shape) * np.sqrt(2 / (l.in_features + l.out_features))
+        model,
+        rng,
+        lambda g, layer: (
+            g.standard_normal(layer.params["W"].shape) * np.sqrt(2 / (layer.in_features + layer.out_features))
+        ),
     )
 
 
 def wrong_reinit_fan_out(model, rng):
     # Mistake: std sqrt(2 / out_features) (fan-out) instead of sqrt(2 / in_features).
-    _reinit_with(model, rng, lambda g, l: g.standard_normal(l.params["W"].shape) * np.sqrt(2 / l.out_features))
+    _reinit_with(
+        model, rng, lambda g, layer: g.standard_normal(layer.params["W"].shape) * np.sqrt(2 / layer.out_features)
+    )
 
 
 def wrong_reinit_uniform(model, rng):
     # Mistake: He UNIFORM (same std, limit sqrt(6 / in)), not He normal.
-    _reinit_with(model, rng, lambda g, l: g.uniform(-1, 1, l.params["W"].shape) * np.sqrt(6 / l.in_features))
+    _reinit_with(
+        model, rng, lambda g, layer: g.uniform(-1, 1, layer.params["W"].shape) * np.sqrt(6 / layer.in_features)
+    )
 
 
 def wrong_reinit_float64(model, rng):

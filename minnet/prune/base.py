@@ -7,6 +7,8 @@ their index in ``model.layers``; parameters by name, ``"<index>.<key>"``.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..layers import BatchNorm, Conv2d, Dense, Flatten
@@ -126,3 +128,15 @@ def unit_keep_mask(model, index: int):
     w_alive = np.moveaxis(w_mask, axis, 0).reshape(units, -1).any(axis=1)
     b_mask = layer.masks.get("b")
     return w_alive | (np.ones(units, dtype=bool) if b_mask is None else b_mask)
+
+
+@contextlib.contextmanager
+def restored_on_error(model):
+    """Run the block; if it raises, put ``model``'s parameters, buffers and masks
+    back as they were before it (so a failing loop leaves no half-pruned model)."""
+    before = model.state_dict()
+    try:
+        yield
+    except Exception:
+        model.load_state_dict(before)
+        raise

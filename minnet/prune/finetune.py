@@ -21,7 +21,7 @@ from ..optim import Optimizer, constant_schedule
 from ..train import check_training_data, fit
 from ..utils import as_generator
 from ..validate import check_bool, check_callable, check_choice, check_int, check_real
-from .base import check_model
+from .base import check_model, restored_on_error
 
 STRATEGIES = ("fine_tune", "lr_rewind", "weight_rewind", "reinit")
 
@@ -94,17 +94,16 @@ def retrain(
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer_factory must return a minnet Optimizer, got {type(optimizer).__name__}")
     gen = as_generator(rng)
-    before = model.state_dict()
     if strategy == "fine_tune":
         optimizer.lr = fine_tune_lr if fine_tune_lr is not None else optimizer.lr / 10
         optimizer.schedule = constant_schedule()
-    elif strategy == "weight_rewind":
-        rewind_weights(model, snapshot)
-    elif strategy == "reinit":
-        # a stream of its own: with the seed itself, reinit(rng=0) of a model built
-        # with rng=0 would redraw the original initial weights (weight rewinding to 0)
-        reinitialize(model, gen.spawn(1)[0])
-    try:
+    with restored_on_error(model):  # a rewind or re-initialisation is undone too
+        if strategy == "weight_rewind":
+            rewind_weights(model, snapshot)
+        elif strategy == "reinit":
+            # a stream of its own: with the seed itself, reinit(rng=0) of a model built
+            # with rng=0 would redraw the original initial weights (weight rewinding to 0)
+            reinitialize(model, gen.spawn(1)[0])
         return fit(
             model,
             X,
@@ -116,6 +115,3 @@ def retrain(
             rng=gen,
             verbose=verbose,
         )
-    except Exception:
-        model.load_state_dict(before)  # a rewind or re-initialisation is undone too
-        raise

@@ -21,7 +21,7 @@ from ..train import Callback, check_training_data, evaluate, fit
 from ..utils import as_generator
 from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_names, check_real
 from .apply import SCOPES, check_scores_argument, dead_unit_fraction, masked_fraction, prune, prune_units
-from .base import check_layers, check_model, check_parameter_names
+from .base import check_layers, check_model, check_parameter_names, restored_on_error
 from .schedules import PolynomialDecay
 
 
@@ -177,16 +177,61 @@ def prune_loop(
         model.output_shapes(latency_input.shape[1:])
     as_generator(rng)
     verbose = check_bool("verbose", verbose)
-    before = model.state_dict()
-    try:
-        return _loop(
-            model, X, y, X_val, y_val, schedule, rounds, scores, scope, structured, epochs_per_round,
-            optimizer_factory, batch_size, target_sparsity, max_accuracy_drop, max_nonzero_params, max_macs,
-            max_latency_ms, latency_input, rng, verbose,
-        )  # fmt: skip
-    except Exception:
-        model.load_state_dict(before)
-        raise
+    with restored_on_error(model):
+        input_shape = tuple(X.shape[1:])
+        result = LoopResult(dense_accuracy=evaluate(model, X_val, y_val).accuracy)
+        prune_fn = prune_units if structured else prune
+        for r in range(1, rounds + 1):
+            if not schedule.should_prune(r):
+                continue
+            previous = model.state_dict()
+            report = prune_fn(model, sparsity=schedule.sparsity(r), scores=scores, scope=scope)
+            if epochs_per_round:
+                fit(
+                    model,
+                    X,
+                    y,
+                    epochs=epochs_per_round,
+                    optimizer=optimizer_factory(),
+                    batch_size=batch_size,
+                    rng=rng,
+                    verbose=False,
+                )
+            accuracy = evaluate(model, X_val, y_val).accuracy
+            if max_accuracy_drop is not None and accuracy < result.dense_accuracy - max_accuracy_drop:
+                model.load_state_dict(previous)
+                result.stopped_because = (
+                    f"round {r} lost {result.dense_accuracy - accuracy:.4f} accuracy, more than "
+                    f"the budget {max_accuracy_drop}; round {r} undone"
+                )
+                break
+            record = Round(
+                r,
+                schedule.sparsity(r),
+                report.sparsity,
+                accuracy,
+                *_measure(model, input_shape, latency_input, structured),
+            )
+            result.rounds.append(record)
+            if verbose:
+                print(f"round {r}: sparsity {record.sparsity:.3f}, validation accuracy {accuracy:.4f}")
+            budgets = [
+                ("target sparsity", target_sparsity, record.sparsity, True),
+                ("nonzero parameter budget", max_nonzero_params, record.nonzero_params, False),
+                ("MAC budget", max_macs, record.macs, False),
+                ("latency budget", max_latency_ms, record.latency_ms, False),
+            ]
+            met = [
+                name
+                for name, limit, value, at_least in budgets
+                if limit is not None and value is not None and (value >= limit if at_least else value <= limit)
+            ]
+            if met:
+                result.stopped_because = f"{met[0]} reached after round {r}"
+                break
+        else:
+            result.stopped_because = f"schedule finished after {rounds} rounds"
+        return result
 
 
 def _default_scope(scope, structured: bool):
@@ -208,63 +253,6 @@ def _check_schedule(schedule) -> None:
             f"schedule must have sparsity(r) and should_prune(r), like minnet.prune.Iterative, "
             f"got {type(schedule).__name__}"
         )
-
-
-def _loop(
-    model, X, y, X_val, y_val, schedule, rounds, scores, scope, structured, epochs_per_round, optimizer_factory,
-    batch_size, target_sparsity, max_accuracy_drop, max_nonzero_params, max_macs, max_latency_ms, latency_input,
-    rng, verbose,
-) -> LoopResult:  # fmt: skip
-    input_shape = tuple(X.shape[1:])
-    result = LoopResult(dense_accuracy=evaluate(model, X_val, y_val).accuracy)
-    prune_fn = prune_units if structured else prune
-    for r in range(1, rounds + 1):
-        if not schedule.should_prune(r):
-            continue
-        previous = model.state_dict()
-        report = prune_fn(model, sparsity=schedule.sparsity(r), scores=scores, scope=scope)
-        if epochs_per_round:
-            fit(
-                model,
-                X,
-                y,
-                epochs=epochs_per_round,
-                optimizer=optimizer_factory(),
-                batch_size=batch_size,
-                rng=rng,
-                verbose=False,
-            )
-        accuracy = evaluate(model, X_val, y_val).accuracy
-        if max_accuracy_drop is not None and accuracy < result.dense_accuracy - max_accuracy_drop:
-            model.load_state_dict(previous)
-            result.stopped_because = (
-                f"round {r} lost {result.dense_accuracy - accuracy:.4f} accuracy, more than "
-                f"the budget {max_accuracy_drop}; round {r} undone"
-            )
-            break
-        record = Round(
-            r, schedule.sparsity(r), report.sparsity, accuracy, *_measure(model, input_shape, latency_input, structured)
-        )
-        result.rounds.append(record)
-        if verbose:
-            print(f"round {r}: sparsity {record.sparsity:.3f}, validation accuracy {accuracy:.4f}")
-        budgets = [
-            ("target sparsity", target_sparsity, record.sparsity, True),
-            ("nonzero parameter budget", max_nonzero_params, record.nonzero_params, False),
-            ("MAC budget", max_macs, record.macs, False),
-            ("latency budget", max_latency_ms, record.latency_ms, False),
-        ]
-        met = [
-            name
-            for name, limit, value, at_least in budgets
-            if limit is not None and value is not None and (value >= limit if at_least else value <= limit)
-        ]
-        if met:
-            result.stopped_because = f"{met[0]} reached after round {r}"
-            break
-    else:
-        result.stopped_because = f"schedule finished after {rounds} rounds"
-    return result
 
 
 class GradualPruning(Callback):

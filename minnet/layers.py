@@ -64,6 +64,19 @@ class Layer:
         ``.format(N="N, ")`` for a batch, ``.format(N="")`` for one example."""
         return None
 
+    def _remember(self, out: np.ndarray) -> np.ndarray:
+        """Note the shape of ``forward``'s output, which ``backward`` checks ``grad_out`` against."""
+        self._out_shape = out.shape
+        return out
+
+    def _check_grad(self, grad_out) -> np.ndarray:
+        if np.shape(grad_out) != self._out_shape:
+            raise ValueError(
+                f"{type(self).__name__}.backward: grad_out must have the shape of the last forward output "
+                f"{self._out_shape}, got {np.shape(grad_out)}"
+            )
+        return grad_out
+
     def _mask_grads(self):
         for name, mask in self.masks.items():
             self.grads[name] *= mask
@@ -115,10 +128,11 @@ class Dense(Layer):
     def forward(self, x):
         x = _check_input(self, x)
         self._x = x.astype(self.dtype, copy=False)
-        return self._x @ self.params["W"] + self.params["b"]
+        return self._remember(self._x @ self.params["W"] + self.params["b"])
 
     def backward(self, grad_out, input_grad=True):
         """Store dL/dW, dL/db; return dL/dx, or None if ``input_grad`` is False."""
+        grad_out = self._check_grad(grad_out)
         self.grads["W"] = self._x.T @ grad_out
         self.grads["b"] = grad_out.sum(axis=0)
         self._mask_grads()
@@ -185,11 +199,11 @@ class Conv2d(Layer):
         self._cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * k * k, n * oh * ow)
         self._padded_shape = x.shape
         out = self.params["W"].reshape(self.out_channels, -1) @ self._cols + self.params["b"][:, None]
-        return out.reshape(self.out_channels, n, oh, ow).transpose(1, 0, 2, 3)
+        return self._remember(out.reshape(self.out_channels, n, oh, ow).transpose(1, 0, 2, 3))
 
     def backward(self, grad_out, input_grad=True):
         """Store dL/dW, dL/db; return dL/dx, or None if ``input_grad`` is False."""
-        n, o, oh, ow = grad_out.shape
+        n, o, oh, ow = self._check_grad(grad_out).shape
         k, s, p = self.kernel_size, self.stride, self.padding
         g = grad_out.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, N*OH*OW)
         self.grads["W"] = (g @ self._cols.T).reshape(self.params["W"].shape)
@@ -242,7 +256,7 @@ class MaxPool2d(Layer):
         x = _check_input(self, x)
         self._x_shape = x.shape
         if self.stride == self.kernel_size:
-            return self._forward_tiled(x)
+            return self._remember(self._forward_tiled(x))
         n, c, h, w = x.shape
         k, s = self.kernel_size, self.stride
         _, oh, ow = self.output_shape((c, h, w))
@@ -254,7 +268,7 @@ class MaxPool2d(Layer):
             candidate = x[:, :, i : i + s * oh : s, j : j + s * ow : s]
             self._argmax += (pos - self._argmax) * (candidate > out)  # strict: ties keep the first maximum
             np.maximum(out, candidate, out=out)
-        return out
+        return self._remember(out)
 
     def _forward_tiled(self, x):
         """Windows that tile the image (stride == kernel): the max along the width
@@ -269,6 +283,7 @@ class MaxPool2d(Layer):
         return out
 
     def backward(self, grad_out):
+        grad_out = self._check_grad(grad_out)
         if self.stride == self.kernel_size:
             return self._backward_tiled(grad_out)
         k, s = self.kernel_size, self.stride
@@ -321,10 +336,10 @@ class Flatten(Layer):
     def forward(self, x):
         x = check_array("x", x, min_ndim=1, finite=False, non_empty=False)
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return self._remember(x.reshape(x.shape[0], -1))
 
     def backward(self, grad_out):
-        return grad_out.reshape(self._shape)
+        return self._check_grad(grad_out).reshape(self._shape)
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
@@ -336,10 +351,10 @@ class ReLU(Layer):
     def forward(self, x):
         x = _elementwise_input(x)
         self._positive = x > 0
-        return np.maximum(x, 0)
+        return self._remember(np.maximum(x, 0))
 
     def backward(self, grad_out):
-        return grad_out * self._positive
+        return self._check_grad(grad_out) * self._positive
 
 
 class Tanh(Layer):
@@ -347,10 +362,10 @@ class Tanh(Layer):
 
     def forward(self, x):
         self._out = np.tanh(_elementwise_input(x))
-        return self._out
+        return self._remember(self._out)
 
     def backward(self, grad_out):
-        return grad_out * (1 - self._out**2)
+        return self._check_grad(grad_out) * (1 - self._out**2)
 
 
 class Sigmoid(Layer):
@@ -360,10 +375,10 @@ class Sigmoid(Layer):
         x = _elementwise_input(x)
         e = np.exp(-np.abs(x))
         self._out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return self._out
+        return self._remember(self._out)
 
     def backward(self, grad_out):
-        return grad_out * self._out * (1 - self._out)
+        return self._check_grad(grad_out) * self._out * (1 - self._out)
 
 
 def _elementwise_input(x) -> np.ndarray:
@@ -394,12 +409,13 @@ class Dropout(Layer):
         x = _elementwise_input(x)
         if not self.training or self.p == 0:
             self._scale = None
-            return x
+            return self._remember(x)
         keep = self.rng.random(x.shape) >= self.p
         self._scale = (keep / (1 - self.p)).astype(x.dtype)
-        return x * self._scale
+        return self._remember(x * self._scale)
 
     def backward(self, grad_out):
+        grad_out = self._check_grad(grad_out)
         return grad_out if self._scale is None else grad_out * self._scale
 
     def config(self):
@@ -463,9 +479,10 @@ class BatchNorm(Layer):
         self._inv_std = (1 / np.sqrt(var + self.eps)).reshape(shape)
         self._xhat = (x - mean.reshape(shape)) * self._inv_std
         self._axes, self._shape, self._batch_stats = axes, shape, self.training
-        return self.params["gamma"].reshape(shape) * self._xhat + self.params["beta"].reshape(shape)
+        return self._remember(self.params["gamma"].reshape(shape) * self._xhat + self.params["beta"].reshape(shape))
 
     def backward(self, grad_out):
+        grad_out = self._check_grad(grad_out)
         axes, shape, xhat = self._axes, self._shape, self._xhat
         self.grads["gamma"] = (grad_out * xhat).sum(axis=axes)
         self.grads["beta"] = grad_out.sum(axis=axes)

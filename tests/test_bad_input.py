@@ -97,6 +97,12 @@ bad("ReLU forward strings", lambda w: minnet.ReLU().forward(["a", "b"]), TypeErr
 bad("Dropout forward object", lambda w: minnet.Dropout(0.5).forward([None]), TypeError, "x", "object")
 bad("backward before forward", lambda w: minnet.mlp([3, 2]).backward(np.zeros((1, 2))), ValueError, "forward")
 bad("layer backward before forward", lambda w: minnet.Dense(3, 2).backward(np.zeros((1, 2))), ValueError, "forward")
+bad("Dense backward wrong shape", lambda w: _forwarded(minnet.Dense(3, 2)).backward(np.zeros((5, 5))), ValueError,
+    "grad_out", "(5, 5)")  # fmt: skip
+bad("ReLU backward broadcastable shape", lambda w: _forwarded(minnet.ReLU()).backward(np.zeros((1, 3))), ValueError,
+    "grad_out", "(1, 3)")  # fmt: skip
+bad("BatchNorm backward wrong shape", lambda w: _forwarded(minnet.BatchNorm1d(3)).backward(np.zeros((4, 2))),
+    ValueError, "grad_out")  # fmt: skip
 bad("backward wrong shape", lambda w: (w["cnn"].forward(w["images"]), w["cnn"].backward(np.zeros((6, 4)))), ValueError,
     "grad_out", "(6, 4)")  # fmt: skip
 bad("inference batch_size 0", lambda w: w["model"].inference(w["X"], batch_size=0), ValueError, "batch_size", "0")
@@ -125,6 +131,11 @@ bad("summary bad shape", lambda w: w["model"].summary((7,)), ValueError, "input_
 bad("summary not a tuple", lambda w: w["model"].summary(8), ValueError, "input_shape", "8")
 bad("save to a non-path", lambda w: w["model"].save(3), TypeError, "path", "int")
 bad("load missing file", lambda w: minnet.load("no/such/model"), FileNotFoundError, "no/such/model")
+
+
+def _forwarded(layer):
+    layer.forward(np.ones((4, 3), dtype=np.float32))
+    return layer
 
 
 def _write(tmp_path, name, data: bytes):

@@ -164,6 +164,56 @@ def torch_models():
     return mlp, lenet
 
 
+def torch_small_cnn():
+    """The course's ``minnet.small_cnn()`` (8x8 digits) in torch."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+
+
+def layer_times(model, X, y, batches: int = 30) -> list[tuple[str, float, float]]:
+    """Milliseconds per batch of each layer's forward and backward, one BLAS thread:
+    where a training step spends its time (the next bottleneck)."""
+    from threadpoolctl import threadpool_limits
+
+    forward, backward = [0.0] * len(model.layers), [0.0] * len(model.layers)
+    with threadpool_limits(1, user_api="blas"):
+        for b in range(batches + 1):  # the first batch warms up, untimed
+            xb, yb = X[b * BATCH : (b + 1) * BATCH], y[b * BATCH : (b + 1) * BATCH]
+            h = xb
+            for i, layer in enumerate(model.layers):
+                start = time.perf_counter()
+                h = layer.forward(h)
+                forward[i] += (time.perf_counter() - start) * (b > 0)
+            _, grad = minnet.losses.softmax_cross_entropy(h, yb)
+            for i in reversed(range(len(model.layers))):
+                start = time.perf_counter()
+                grad = model.layers[i].backward(grad) if i else model.layers[i].backward(grad, input_grad=False)
+                backward[i] += (time.perf_counter() - start) * (b > 0)
+    return [
+        (repr(layer), f * 1e3 / batches, bk * 1e3 / batches) for layer, f, bk in zip(model.layers, forward, backward)
+    ]
+
+
+def print_layer_times(rows) -> None:
+    total = sum(f + b for _, f, b in rows)
+    print(f"\nLeNet-5, one BLAS thread, batch {BATCH}: milliseconds per batch by layer")
+    print(f"{'#':>3}  {'layer':<58}{'forward':>9}{'backward':>10}{'share':>8}")
+    for i, (name, f, b) in enumerate(rows):
+        print(f"{i:>3}  {name[:57]:<58}{f:>9.3f}{b:>10.3f}{(f + b) / total:>8.0%}")
+    print(f"{'':>3}  {'total':<58}{sum(f for _, f, _ in rows):>9.3f}{sum(b for _, _, b in rows):>10.3f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=6400, help="examples per timed epoch (default 6400)")
@@ -183,6 +233,7 @@ def main(argv=None):
         )
     else:
         compare_with_torch(torch, X_flat, X_img, y, args)
+    print_layer_times(layer_times(minnet.lenet5(rng=0), X_img, y))
     if not args.skip_load:
         print_thread_policies(*thread_policies(X_flat, X_img, y, args.repeats))
     return 0
@@ -212,9 +263,19 @@ def compare_with_torch(torch, X_flat, X_img, y, args):
         args.examples,
         args.repeats,
     )
+    X_digits = np.random.default_rng(1).standard_normal((args.examples, 1, 8, 8)).astype(np.float32)
+    small = interleaved_rates(
+        {
+            "minnet": minnet_epoch(minnet.small_cnn(rng=0), X_digits, y),
+            "torch": torch_epoch(torch_small_cnn(), X_digits, y),
+        },
+        args.examples,
+        args.repeats,
+    )
     rows = [
         ("MLP 784-300-100-10", mlp["minnet"], mlp["torch"], 1.2),
-        ("LeNet-5-like CNN, 28x28", cnn["minnet"], cnn["torch"], 0.5),
+        ("LeNet-5-like CNN, 28x28", cnn["minnet"], cnn["torch"], 0.9),
+        ("small CNN (course), 8x8", small["minnet"], small["torch"], 0.9),
     ]
     mlp_rate, numpy_rate, torch_rate = mlp["minnet"], mlp["numpy"], mlp["torch"]
     print(f"\n{'model':<26}{'minnet ex/s':>13}{'torch ex/s':>13}{'ratio':>8}{'target':>9}")

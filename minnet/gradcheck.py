@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import Layer
-from .model import Sequential
+from .model import check_sequential
 from .utils import as_generator
 from .validate import check_array, check_callable, check_real
 
@@ -87,8 +87,7 @@ def check_layer(layer, x: np.ndarray, *, rng=0, eps: float = 1e-6) -> dict[str, 
 def check_model(model, x: np.ndarray, y: np.ndarray, loss, *, eps: float = 1e-6) -> dict[str, float]:
     """Relative errors of the gradients of ``loss(model(x), y)`` wrt every
     parameter (by name) and the input ``"x"``. The model must be float64."""
-    if not isinstance(model, Sequential):
-        raise TypeError(f"model must be a minnet Sequential, got {type(model).__name__}")
+    check_sequential(model)
     check_callable("loss", loss, "a loss function (outputs, targets) -> (value, gradient)")
     check_real("eps", eps, low=0, low_inclusive=False)
     x = np.array(check_array("x", x), dtype=np.float64)

@@ -23,9 +23,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .layers import Conv2d
-from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, npz_path, read_model_file
+from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, check_sequential, npz_path, read_model_file
 from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
-from .validate import check_bool, check_choice, check_instance, check_int, check_path
+from .validate import check_bool, check_choice, check_int, check_path
 
 FORMATS = ("dense", "csr", "bitmask")
 _VALUES, _BITS = "_values", "_bits"  # suffixes of a masked parameter's entries in a sparse file
@@ -41,7 +41,7 @@ def _nonzero(layer, key: str) -> np.ndarray:
 
 def _selected(model, names, default: list[str]) -> list[tuple[str, object, str]]:
     """(name, layer, key) for each of ``names`` (a list of "0.W" names, one name, or None: ``default``)."""
-    _check_model(model)
+    check_sequential(model)
     if names is not None and not isinstance(names, (str, list, tuple)):
         raise TypeError(f"names must be a parameter name such as '0.W', a list of them, or None, got {names!r}")
     names = default if names is None else [names] if isinstance(names, str) else list(names)
@@ -51,11 +51,7 @@ def _selected(model, names, default: list[str]) -> list[tuple[str, object, str]]
 
 
 def _all_names(model) -> list[str]:
-    return [name for name, _ in _check_model(model).named_parameters()]
-
-
-def _check_model(model) -> Sequential:
-    return check_instance("model", model, Sequential, "a minnet Sequential model")
+    return [name for name, _ in check_sequential(model).named_parameters()]
 
 
 def count_parameters(model, names=None) -> int:
@@ -104,7 +100,7 @@ def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int,
     ``input_shape`` is one example's shape, e.g. (784,) or (1, 28, 28).
     """
     effective = check_bool("effective", effective)
-    shapes = _check_model(model).output_shapes(input_shape)
+    shapes = check_sequential(model).output_shapes(input_shape)
     macs = {}
     for i in prunable_layers(model, include_output=True):
         layer = model.layers[i]
@@ -157,7 +153,7 @@ def bytes_per_layer(model, fmt: str = "dense", *, dtype_bytes: int = 4, index_by
     BatchNorm parameters are stored dense in every format; buffers (BatchNorm
     running statistics) are not parameters and not counted.
     """
-    _check_model(model)
+    check_sequential(model)
     check_choice("fmt", fmt, FORMATS)
     dtype_bytes, index_bytes = (
         check_int("dtype_bytes", dtype_bytes, low=1),
@@ -186,7 +182,7 @@ def save_sparse(model, path: str | os.PathLike) -> None:
     8 entries a byte (``np.packbits``); other parameters and buffers dense.
     Read it back with ``load_sparse``."""
     path = check_path("path", path)
-    state = _check_model(model).state_dict()
+    state = check_sequential(model).state_dict()
     arrays = {ARCHITECTURE_KEY: np.array(json.dumps(model.architecture()))}
     for name, value in state.items():
         if name.endswith(MASK_SUFFIX):

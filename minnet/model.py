@@ -12,7 +12,7 @@ import numpy as np
 
 from .layers import LAYER_TYPES, Conv2d, Dense, Layer
 from .threads import blas_threads
-from .validate import check_array, check_bool, check_int, check_path
+from .validate import check_array, check_bool, check_instance, check_int, check_path
 
 MASK_SUFFIX = "_mask"
 ARCHITECTURE_KEY = "__architecture__"
@@ -285,6 +285,11 @@ class Sequential:
 
     def __getitem__(self, index):
         return self.layers[index]
+
+
+def check_sequential(model) -> "Sequential":
+    """``model`` itself if it is a minnet Sequential, else a TypeError naming what it is."""
+    return check_instance("model", model, Sequential, "a minnet Sequential model")
 
 
 def npz_path(path) -> str:

@@ -24,7 +24,7 @@ import copy
 import numpy as np
 
 from .layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Tanh
-from .model import Sequential
+from .model import Sequential, check_sequential
 from .validate import check_array
 
 ELEMENTWISE = (ReLU, Tanh, Sigmoid, Dropout)  # same result whatever the layout of the batch
@@ -46,8 +46,7 @@ class CSRNetwork:
         """Convert ``model`` once: each Dense weight to CSR (of W.T), each other
         supported layer to an eval-mode copy. Raises TypeError for a layer
         that has no CSR path, before converting anything."""
-        if not isinstance(model, Sequential):
-            raise TypeError(f"model must be a minnet.Sequential, got {type(model).__name__}")
+        check_sequential(model)
         for i, layer in enumerate(model.layers):
             if not isinstance(layer, (Dense, Flatten, *ELEMENTWISE)):
                 raise TypeError(

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .losses import check_labels, softmax_cross_entropy
-from .model import Sequential
+from .model import check_sequential
 from .optim import Adam, Optimizer
 from .threads import blas_threads, recheck
 from .utils import as_generator
@@ -174,7 +174,7 @@ def check_training_data(model, X, y, name: str, loss=softmax_cross_entropy):
     """(X, y) as arrays that fit ``model``: X a non-empty finite batch the model
     accepts, y one label per example (class ids within the model's outputs
     for the cross-entropy loss). Changes nothing."""
-    _check_model(model)
+    check_sequential(model)
     X, y = _check_data(X, y, name)
     try:
         outputs = model.output_shapes(X.shape[1:])[-1]
@@ -185,12 +185,6 @@ def check_training_data(model, X, y, name: str, loss=softmax_cross_entropy):
     return X, y
 
 
-def _check_model(model):
-    if not isinstance(model, Sequential):
-        raise TypeError(f"model must be a minnet Sequential, got {type(model).__name__}")
-    return model
-
-
 def _is_classification(loss) -> bool:
     return loss is softmax_cross_entropy
 
@@ -199,7 +193,7 @@ def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024)
     """Accuracy and mean loss of ``model`` on (X, y), in eval mode."""
     check_callable("loss", loss, "a loss function (outputs, targets) -> (value, gradient)")
     batch_size = check_int("batch_size", batch_size, low=1)
-    _check_model(model)
+    check_sequential(model)
     X, y = _check_data(X, y, "evaluate")
     outputs = model.inference(X, batch_size)
     if _is_classification(loss):

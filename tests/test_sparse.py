@@ -81,7 +81,7 @@ def test_unsupported_layer_is_named(layer):
 
 
 def test_bad_arguments():
-    with pytest.raises(TypeError, match="model must be a minnet.Sequential, got list"):
+    with pytest.raises(TypeError, match="model must be a minnet Sequential model, got list"):
         CSRNetwork.from_model([minnet.Dense(2, 2)])
     net = CSRNetwork.from_model(minnet.mlp([6, 4, 3], rng=0))
     with pytest.raises(ValueError, match=r"layer 0 \(Dense\) expects input of shape \(N, 6\), got shape \(2, 5\)"):

@@ -22,8 +22,8 @@ import numpy as np
 from ..validate import check_choice, check_int, check_real, is_int
 from .base import (
     check_layers,
-    check_model,
     check_parameter_names,
+    check_sequential,
     parse_name,
     tied_batchnorm,
     unit_axis,
@@ -79,7 +79,7 @@ def attach_masks(model, masks: dict) -> None:
     masks: name ("0.W") -> bool array of the parameter's shape. All names and
     masks are checked before any is attached.
     """
-    check_model(model)
+    check_sequential(model)
     if not isinstance(masks, dict):
         raise TypeError(f"masks must be a dict of name -> bool array, got {type(masks).__name__}")
     resolved = []
@@ -211,7 +211,7 @@ def keep_units(model, index: int, keep) -> None:
     """Mask every parameter tied to the units of layer ``index`` that ``keep``
     (bool, one entry per unit) drops: the weight slice, the bias entry, and
     gamma/beta of a BatchNorm that normalises this layer's outputs."""
-    index = check_int("index", index, low=0, high=len(check_model(model).layers) - 1)
+    index = check_int("index", index, low=0, high=len(check_sequential(model).layers) - 1)
     layer = model.layers[index]
     axis = unit_axis(layer)
     keep = check_mask(keep, (layer.params["W"].shape[axis],), f"keep for layer {index}")
@@ -263,7 +263,7 @@ def prune_units(
     """
     _check_target(amount, sparsity)
     check_choice("scope", scope, SCOPES)
-    check_model(model)
+    check_sequential(model)
     if layers is None and isinstance(scores, str) and scores == "bn_scale":
         from .scores import batchnorm_scale_scores
 
@@ -326,11 +326,11 @@ def remove(model):
     """Make pruning permanent (like torch's ``prune.remove``): the pruned
     weights are already 0; drop the masks so training may move them again.
     Returns the model."""
-    for layer in check_model(model).layers:
+    for layer in check_sequential(model).layers:
         layer.masks = {}
     return model
 
 
 def is_pruned(model) -> bool:
     """True if any layer carries a mask."""
-    return any(layer.masks for layer in check_model(model).layers)
+    return any(layer.masks for layer in check_sequential(model).layers)

@@ -12,8 +12,8 @@ import contextlib
 import numpy as np
 
 from ..layers import BatchNorm, Conv2d, Dense, Flatten
-from ..model import Sequential
-from ..validate import check_bool, check_instance, check_int, check_names, is_int
+from ..model import check_sequential
+from ..validate import check_bool, check_int, check_names, is_int
 
 PRUNABLE_TYPES = (Dense, Conv2d)
 
@@ -32,7 +32,7 @@ def prunable_layers(model, *, include_output: bool = False) -> list[int]:
     """Indices of the Dense/Conv2d layers, in order. The last one (the output
     layer, whose units are the classes) is left out unless ``include_output``."""
     include_output = check_bool("include_output", include_output)
-    indices = [i for i, layer in enumerate(check_model(model).layers) if isinstance(layer, PRUNABLE_TYPES)]
+    indices = [i for i, layer in enumerate(check_sequential(model).layers) if isinstance(layer, PRUNABLE_TYPES)]
     return indices if include_output else indices[:-1]
 
 
@@ -41,14 +41,9 @@ def weight_names(model, *, include_output: bool = False) -> list[str]:
     return [f"{i}.W" for i in prunable_layers(model, include_output=include_output)]
 
 
-def check_model(model) -> Sequential:
-    """``model`` is a minnet Sequential (a TypeError otherwise)."""
-    return check_instance("model", model, Sequential, "a minnet Sequential model")
-
-
 def check_parameter_names(model, names) -> list[str]:
     """``names`` as a list of distinct, valid parameter names; default: ``weight_names(model)``."""
-    check_model(model)
+    check_sequential(model)
     names = check_names("names", names)
     if names is None:
         return weight_names(model)
@@ -61,7 +56,7 @@ def check_parameter_names(model, names) -> list[str]:
 
 def check_layers(model, layers) -> list[int]:
     """``layers`` as a list of distinct Dense/Conv2d layer indices; default: ``prunable_layers(model)``."""
-    check_model(model)
+    check_sequential(model)
     if layers is None:
         return prunable_layers(model)
     if not isinstance(layers, (list, tuple, range)):
@@ -115,7 +110,7 @@ def unit_keep_mask(model, index: int):
     zeroed by chance still has its bias, so it still outputs act(b) and counts
     as alive.
     """
-    index = check_int("index", index, low=0, high=len(check_model(model).layers) - 1)
+    index = check_int("index", index, low=0, high=len(check_sequential(model).layers) - 1)
     layer = model.layers[index]
     try:
         axis = unit_axis(layer)

@@ -21,7 +21,7 @@ from ..optim import Optimizer, constant_schedule
 from ..train import check_training_data, fit
 from ..utils import as_generator
 from ..validate import check_bool, check_callable, check_choice, check_int, check_real
-from .base import check_model, restored_on_error
+from .base import check_sequential, restored_on_error
 
 STRATEGIES = ("fine_tune", "lr_rewind", "weight_rewind", "reinit")
 
@@ -29,7 +29,7 @@ STRATEGIES = ("fine_tune", "lr_rewind", "weight_rewind", "reinit")
 def rewind_weights(model, state: dict) -> None:
     """Load the weights of a snapshot (``Snapshot.state`` or ``state_dict()``)
     but keep the model's current masks, so pruned weights stay 0."""
-    check_model(model)
+    check_sequential(model)
     if not isinstance(state, dict):
         raise TypeError(f"state must be a state dict (Snapshot.state or state_dict()), got {type(state).__name__}")
     masks = [dict(layer.masks) for layer in model.layers]
@@ -43,7 +43,7 @@ def rewind_weights(model, state: dict) -> None:
 
 def reinitialize(model, rng=0) -> None:
     """Fresh random weights (and BatchNorm reset) for every layer, masks kept."""
-    check_model(model)
+    check_sequential(model)
     gen = as_generator(rng)
     for layer in model.layers:
         if hasattr(layer, "reset_parameters"):
@@ -73,7 +73,7 @@ def retrain(
         the factory's base learning rate, its schedule dropped).
     snapshot: the weights to rewind to, needed by "weight_rewind".
     """
-    check_model(model)
+    check_sequential(model)
     check_choice("strategy", strategy, STRATEGIES)
     check_int("epochs", epochs, low=1)
     check_int("batch_size", batch_size, low=1)

@@ -21,7 +21,7 @@ from ..train import Callback, check_training_data, evaluate, fit
 from ..utils import as_generator
 from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_names, check_real
 from .apply import SCOPES, check_scores_argument, dead_unit_fraction, masked_fraction, prune, prune_units
-from .base import check_layers, check_model, check_parameter_names, restored_on_error
+from .base import check_layers, check_parameter_names, check_sequential, restored_on_error
 from .schedules import PolynomialDecay
 
 
@@ -141,7 +141,7 @@ def prune_loop(
     Every argument is checked before the first round, and if anything fails
     during the loop the model is put back as it was before it.
     """
-    check_model(model)
+    check_sequential(model)
     X, y = check_training_data(model, X, y, "training")
     if not isinstance(validation, (tuple, list)) or len(validation) != 2:
         raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Sigmoid, Tanh
-from ..model import Sequential
+from ..model import Sequential, check_sequential
 from .base import prunable_layers, unit_axis, unit_keep_mask
 
 __all__ = ["shrink", "unit_keep_mask"]
@@ -56,8 +56,7 @@ def shrink(model: Sequential) -> Sequential:
     be folded into a Conv2d with padding; TypeError if a pruned layer feeds its
     consumer through a layer other than those in ``PASS_THROUGH``.
     """
-    if not isinstance(model, Sequential):
-        raise TypeError(f"model must be a minnet Sequential, got {type(model).__name__}")
+    check_sequential(model)
     producers = prunable_layers(model)
     consumers = prunable_layers(model, include_output=True)[1:]
     keeps = {i: unit_keep_mask(model, i) for i in producers}

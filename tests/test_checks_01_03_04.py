@@ -200,3 +200,23 @@ def test_checks_do_not_touch_the_global_random_state():
 def test_a_non_function_is_named():
     with pytest.raises(AssertionError, match="pass the function itself"):
         ex01.check_dense_forward(w01.correct_dense_forward(np.ones((1, 1)), np.ones((1, 1)), np.ones(1)))
+
+
+def test_task_4_of_exercise_01_costs_nothing_for_a_mistake_in_tasks_1_to_3():
+    """loss_and_grads calls the learner's earlier functions by name; its check runs it with the
+    reference ones, and puts the learner's back afterwards."""
+    namespace = {"np": np}
+    exec(  # a notebook where dense_backward (task 2) is wrong and loss_and_grads (task 4) right
+        "def dense_forward(x, W, b):\n    return x @ W + b\n"
+        "def dense_backward(x, W, grad_out):\n    return grad_out @ W.T, 2 * x.T @ grad_out, grad_out.sum(0)\n"
+        "def softmax_cross_entropy(logits, labels):\n    return (0.0, logits)\n"
+        "def loss_and_grads(x, W, b, labels):\n"
+        "    loss, g = softmax_cross_entropy(dense_forward(x, W, b), labels)\n"
+        "    _, gW, gb = dense_backward(x, W, g)\n"
+        "    return loss, gW, gb\n",
+        namespace,
+    )
+    wrong_backward = namespace["dense_backward"]
+    ex01.check_loss_and_grads(namespace["loss_and_grads"])
+    ex01.check_gradient_check(w01.correct_gradient_check, namespace["loss_and_grads"])
+    assert namespace["dense_backward"] is wrong_backward  # the learner's own function is back

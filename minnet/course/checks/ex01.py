@@ -350,7 +350,37 @@ def _classifier_inputs(seed: int, shape):
     return x, W, b, np.random.default_rng(seed + 1).integers(0, c, size=n)
 
 
+def _reference_dense_forward(x, W, b):
+    return x @ W + b
+
+
+def _reference_dense_backward(x, W, grad_out):
+    return grad_out @ W.T, x.T @ grad_out, grad_out.sum(axis=0)
+
+
+# Task 4 builds on tasks 1-3: its checks run the learner's loss_and_grads with the
+# reference versions of those three, so a mistake in an earlier task costs that task only.
+EARLIER_TASKS = {
+    "dense_forward": _reference_dense_forward,
+    "dense_backward": _reference_dense_backward,
+    "softmax_cross_entropy": reference_loss,
+}
+
+
+def _correct_loss_and_grads(x, W, b, labels):
+    loss, grad_logits = reference_loss(x @ W + b, labels)
+    _, grad_W, grad_b = _reference_dense_backward(x, W, grad_logits)
+    return loss, grad_W, grad_b
+
+
 def check_loss_and_grads(loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> None:
+    """See ``_check_loss_and_grads``; the learner's dense_forward, dense_backward and
+    softmax_cross_entropy are replaced by the reference ones while it runs."""
+    with feedback.earlier_tasks_replaced(loss_and_grads, EARLIER_TASKS):
+        _check_loss_and_grads(loss_and_grads, seed, shape)
+
+
+def _check_loss_and_grads(loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> None:
     """``loss_and_grads(x, W, b, labels)`` returns the loss of softmax cross-entropy on
     ``x @ W + b`` and its gradients wrt W and b; they must agree with centred differences
     of the learner's own loss to a relative error of at most 1e-6. The relative error is
@@ -409,11 +439,14 @@ def check_loss_and_grads(loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> None
     )
 
 
-def check_gradient_check(gradient_check, loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> None:
+def check_gradient_check(gradient_check, loss_and_grads=None, seed: int = 0, shape=(3, 4, 5)) -> None:
     """``gradient_check(loss_and_grads, x, W, b, labels) -> (err_W, err_b)``: the relative
-    errors between ``loss_and_grads``'s gradients and centred differences. Small for the
-    learner's correct ``loss_and_grads``, large for the one that is wrong when the check
-    breaks grad_W (twice too big) or grad_b (wrong sign)."""
+    errors between ``loss_and_grads``'s gradients and centred differences. Small for a
+    correct ``loss_and_grads``, large when the check breaks grad_W (twice too big) or
+    grad_b (wrong sign). The loss_and_grads it is given is the reference one whatever
+    the learner passes (the argument stays for the notebooks' calls): a mistake in the
+    learner's loss_and_grads is the other check's to report."""
+    loss_and_grads = _correct_loss_and_grads
     x, W, b, labels = _classifier_inputs(seed, shape)
 
     def errors_for(fn, label: str) -> tuple[float, float]:
@@ -437,9 +470,9 @@ def check_gradient_check(gradient_check, loss_and_grads, seed: int = 0, shape=(3
     err_W, err_b = errors_for(loss_and_grads, "your loss_and_grads")
     feedback.expect(
         max(err_W, err_b) <= REPORTED_SMALL,
-        f"gradient_check reports err_W = {err_W:.1e}, err_b = {err_b:.1e} for your loss_and_grads, whose gradients "
-        f"pass the check above: compare the analytic gradients with `numerical_gradient(f, W)` (f takes no "
-        "argument and returns the loss as a float; x, W, b are float64) using `rel_error(analytic, numeric)`.",
+        f"gradient_check reports err_W = {err_W:.1e}, err_b = {err_b:.1e} for a correct loss_and_grads: compare "
+        "the analytic gradients with `numerical_gradient(f, W)` (f takes no argument and returns the loss as a "
+        "float; x, W, b are float64) using `rel_error(analytic, numeric)`.",
     )
     catch = "Compute the analytic gradients with the `loss_and_grads` passed in (the first argument), not a global one."
     for fn, broken, fine, what in (

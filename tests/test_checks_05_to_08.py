@@ -108,6 +108,7 @@ CORRECT = [
     ("polynomial_decay", a06.correct_polynomial_decay),
     ("iterative_targets", a06.correct_iterative_targets),
     ("prune_until", a06.correct_prune_until),
+    ("prune_until", a06.correct_prune_until_drop_form),  # the same rule, as start - accuracy > max_drop
     ("rewind", a07.correct_rewind),
     ("reinit", a07.correct_reinit),
     ("reinit", a07.correct_reinit_by_hand),
@@ -160,6 +161,7 @@ WRONG = [
     ("iterative_targets", a06.wrong_targets_includes_dense, "round 0", {}),
     ("iterative_targets", a06.wrong_targets_one_short, "off-by-one in the range", {}),
     ("prune_until", a06.wrong_until_no_undo, "still carries that round's pruning", {}),
+    ("prune_until", a06.wrong_until_at_the_boundary, "stop only when accuracy < start - max_drop", {}),
     ("prune_until", a06.wrong_until_no_undo, "still carries that round's pruning", {"curve": "immediate"}),
     ("prune_until", a06.wrong_until_previous_round, "not with the previous round", {}),
     ("prune_until", a06.wrong_until_never_stops, "it never stops", {}),

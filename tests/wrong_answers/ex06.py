@@ -202,3 +202,33 @@ def wrong_until_rebinds_copy(model, X_val, y_val, step_fraction, max_drop, prune
             return kept
         rounds += 1
         kept.append((1 - (1 - step_fraction) ** rounds, accuracy))
+
+
+def wrong_until_at_the_boundary(model, X_val, y_val, step_fraction, max_drop, prune_fn, evaluate_fn):
+    # Mistake: `<=` - a round that loses exactly max_drop (still within the budget) also stops the loop.
+    start = evaluate_fn(model, X_val, y_val)
+    kept, rounds = [], 0
+    while True:
+        state = model.state_dict()
+        prune_fn(model, step_fraction)
+        accuracy = evaluate_fn(model, X_val, y_val)
+        if accuracy <= start - max_drop:
+            model.load_state_dict(state)
+            return kept
+        rounds += 1
+        kept.append((1 - (1 - step_fraction) ** rounds, accuracy))
+
+
+def correct_prune_until_drop_form(model, X_val, y_val, step_fraction, max_drop, prune_fn, evaluate_fn):
+    # The same rule written the other way round: stop when start - accuracy > max_drop.
+    start = evaluate_fn(model, X_val, y_val)
+    kept, rounds = [], 0
+    while True:
+        state = model.state_dict()
+        prune_fn(model, step_fraction)
+        accuracy = evaluate_fn(model, X_val, y_val)
+        if start - accuracy > max_drop:
+            model.load_state_dict(state)
+            return kept
+        rounds += 1
+        kept.append((1 - (1 - step_fraction) ** rounds, accuracy))

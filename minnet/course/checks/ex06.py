@@ -283,6 +283,26 @@ def check_prune_until(
     undoes that round, and returns [(sparsity, accuracy)] of the kept rounds."""
     max_rounds = 10
     s = _Scripted(seed, step_fraction, max_drop, _curve(curve, max_drop, max_rounds + 2), max_rounds)
+    stop, formula = _check_scenario(prune_until, s, step_fraction, max_drop)
+    # and, whatever the arguments: a round that loses EXACTLY max_drop (numbers exact in binary, so
+    # every way of writing the comparison agrees) is within the budget; the next one is not
+    exact = [BOUNDARY_START - d * BOUNDARY_DROP for d in (0, 0.5, 1.0, 1.5, 2.0, 2.5)]
+    exact += [exact[-1]] * (max_rounds + 2 - len(exact))
+    _check_scenario(
+        prune_until, _Scripted(seed, step_fraction, BOUNDARY_DROP, exact, max_rounds), step_fraction, BOUNDARY_DROP
+    )
+    feedback.passed(
+        f"prune_until: kept {stop - 1} round(s) up to sparsity {formula[-1] if formula else 0.0:.3f}, "
+        f"stopped and undid round {stop}"
+    )
+
+
+BOUNDARY_START, BOUNDARY_DROP = 0.875, 0.0625
+
+
+def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
+    """Run the learner's loop on the scripted model ``s``; fail naming the mistake.
+    Returns the round that breaks the budget and the sparsities of the kept rounds."""
     stop = s.first_break()
     result = feedback.call(prune_until, s.model, s.X_val, s.y_val, step_fraction, max_drop, s.prune_fn, s.evaluate_fn)
     if not s.evaluations:
@@ -342,10 +362,7 @@ def check_prune_until(
             f"expected the sparsities {np.round(formula, 4).tolist()} (after r rounds of step_fraction of the rest: "
             f"1 - (1 - f) ** r, as in task 2), got {np.round(sparsities, 4).tolist()}."
         )
-    feedback.passed(
-        f"prune_until: kept {stop - 1} round(s) up to sparsity {formula[-1] if formula else 0.0:.3f}, "
-        f"stopped and undid round {stop}"
-    )
+    return stop, formula
 
 
 feedback.guard_checks(globals())

@@ -105,8 +105,8 @@ def _shift(delta):
     return change
 
 
-class Timeout(Exception):
-    pass
+class Timeout(BaseException):
+    """Raised by the alarm; a BaseException so that no ``except Exception`` in a cell swallows it."""
 
 
 def _alarm(signum, frame):
@@ -133,7 +133,7 @@ def run_notebook(cells, replaced: dict[int, str], checks: list[int]) -> str | No
                     "### END HIDDEN TESTS", ""), f"check {index}", "exec"), namespace)  # fmt: skip
         except Timeout:
             raise
-        except BaseException as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001
             return f"{type(exc).__name__}: {str(exc)[:80]}"
     return None
 

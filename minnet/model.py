@@ -47,6 +47,10 @@ class Sequential:
         before any layer (a BatchNorm's running statistics) has changed."""
         x = _check_batch(x, finite=False)  # NaN inputs give NaN outputs; fit and inference name them first
         self._check_fits(x.shape[1:], f"x of shape {x.shape}")
+        return self._run_layers(x, keep)
+
+    def _run_layers(self, x: np.ndarray, keep=()) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The layer loop of ``forward_keeping``, for a batch already checked."""
         kept = {}
         for i, layer in enumerate(self.layers):
             try:
@@ -85,8 +89,9 @@ class Sequential:
         was_training = self.training
         self.eval()
         try:
-            with blas_threads(self, x.shape[1:], min(batch_size, len(x))):
-                return np.concatenate([self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+            with blas_threads(self, x.shape[1:], min(batch_size, len(x))):  # x was checked above, once
+                chunks = (self._run_layers(x[i : i + batch_size])[0] for i in range(0, len(x), batch_size))
+                return np.concatenate(list(chunks))
         finally:
             self.train(was_training)
 

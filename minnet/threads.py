@@ -47,12 +47,6 @@ _local = threading.local()
 _controller = None
 
 
-def _parse(value):
-    if value is None or value == "auto":
-        return value
-    return check_int("n", value, low=1)
-
-
 def _from_environment():
     value = os.environ.get(_ENV, "auto").strip().lower()
     if value in ("default", "none"):

@@ -3,6 +3,7 @@
     python -m minnet.course release [--source DIR] [--dest DIR] [--check]
     python -m minnet.course grade SUBMISSION.ipynb [...] [--source DIR] [--out DIR]
                                   [--timeout S] [--cell-timeout S] [--jobs N]
+                                  [--memory-mb MB] [--max-processes N] [--no-bwrap]
 
 Exit status: 0 done, 1 ``release --check`` found copies that are not current,
 2 bad input (the message names the file and what is wrong).
@@ -50,14 +51,11 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=60, help="seconds per submission (default: %(default)s)")
     grade.add_argument("--cell-timeout", type=float, default=30, help="seconds per cell (default: %(default)s)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: %(default)s)")
+    grade.add_argument("--memory-mb", type=int, default=4096, help="memory per kernel process (default: %(default)s)")
+    grade.add_argument("--max-processes", type=int, default=128, help="processes per kernel (default: %(default)s)")
+    grade.add_argument("--no-bwrap", action="store_true", help="do not use bubblewrap even where it is installed")
     grade.set_defaults(run=run_grade)
 
-    runner = commands.add_parser("_run_one")  # internal: the grading subprocess
-    for name in ("notebook", "out", "status", "pgid"):
-        runner.add_argument(name)
-    runner.add_argument("--timeout", type=float, required=True)
-    runner.add_argument("--cell-timeout", type=float, required=True)
-    runner.set_defaults(run=run_one)
     return top
 
 
@@ -84,7 +82,15 @@ def run_release(args) -> int:
 def run_grade(args) -> int:
     """``grade``: grade the submissions and print a table."""
     from .grade import format_table, grade
+    from .notebooks import CourseError
+    from .sandbox import Limits, bwrap_path, describe
 
+    try:
+        limits = Limits(memory_mb=args.memory_mb, processes=args.max_processes)
+    except ValueError as exc:
+        raise CourseError(str(exc)) from None
+    for gap in describe(not args.no_bwrap and bwrap_path() is not None):
+        print(f"note: {gap}", file=sys.stderr)
     results = grade(
         args.submissions,
         source_dir=args.source,
@@ -92,17 +98,11 @@ def run_grade(args) -> int:
         timeout=args.timeout,
         cell_timeout=args.cell_timeout,
         jobs=args.jobs,
+        limits=limits,
+        bwrap=not args.no_bwrap,
     )
     print(format_table(results))
     print(f"\ngrades.json, grades.csv and the graded notebooks are in {args.out}/")
-    return 0
-
-
-def run_one(args) -> int:
-    """``_run_one``: execute one graded notebook (called by ``grade``, in a temporary directory)."""
-    from .grade import run_one
-
-    run_one(args.notebook, args.out, args.status, args.pgid, timeout=args.timeout, cell_timeout=args.cell_timeout)
     return 0
 
 

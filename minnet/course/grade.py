@@ -1,4 +1,5 @@
-"""Grade exercise submissions against their sources, the way ``nbgrader autograde`` does.
+"""Grade exercise submissions against their sources, the way ``nbgrader autograde`` does,
+with grades a submission cannot forge.
 
 For each submission, the notebook that is run is built from the exercise
 *source*: every source cell in order, where a solution cell (``solution:
@@ -7,37 +8,38 @@ stub, if the learner deleted it), and every other cell (instructions, setup,
 checks with their hidden tests) is the source's. Editing or deleting a check
 cell therefore changes nothing, as nbgrader's restoring of locked cells ensures.
 
-The notebook runs in a fresh kernel, driven by a subprocess
-(``python -m minnet.course _run_one``) whose working directory is a temporary
-directory, with a time limit per cell (the kernel is interrupted) and one for
-the whole notebook (the subprocess and the kernel are killed). A grade cell
-earns its points when it ran without an error; cells after a kernel crash or
-past the time limit earn nothing, cells before them count.
-
-This isolates the grader from loops, crashes and stray files. It is not a
-security sandbox: run submissions you do not trust in a container.
+Each submission runs in ``minnet.course.runner``, a subprocess of its own.
+The learner's cells run in a Jupyter kernel walled in by ``sandbox`` (limits,
+no privileges, bubblewrap where installed, its own HOME and working folder,
+no IPython history); the check cells run in the runner, which calls the
+learner's functions across ``wire`` as data. A grade cell earns its points
+when the runner saw it finish without an error; the outcome comes back on the
+runner's stdout, a pipe the kernel never holds. Before and after every
+submission the grader compares the course's files (the package and the
+exercise sources) with the hashes it took at the start, and puts back any
+that changed.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import io
 import json
-import math
 import os
+import pickle
 import re
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_markdown_cell, new_output
+from nbformat.v4 import new_markdown_cell
 
 from .feedback import CheckFailed, NotDoneError
 from .notebooks import (
@@ -52,12 +54,13 @@ from .notebooks import (
     write_atomic,
 )
 from .release import student_cell, validate_sources
+from .sandbox import Limits
 
 EXERCISE_NAME = re.compile(r"^\d\d_[^/\\\x00]+$")
 STATUSES = ("ok", "timeout", "kernel died", "error")
 TIMEOUT_ENAME = "CellTimeoutError"
-KILL_MARGIN = 30  # seconds past `timeout` before the runner is killed (kernel start, shutdown)
-MAX_STREAM_CHARS = 20_000  # per output, in the feedback notebook
+KILL_MARGIN = 30  # seconds past `timeout` before the runner is stopped (kernel start, shutdown)
+MAX_MESSAGE_CHARS = 500  # a status message or a check's error, in grades.json
 
 
 @dataclass
@@ -78,25 +81,50 @@ def grade(
     timeout: float = 60,
     cell_timeout: float = 30,
     jobs: int = 1,
+    limits: Limits | None = None,
+    bwrap: bool = True,
 ) -> list[dict]:
     """Grade ``submissions`` (notebook paths); write ``grades.json``, ``grades.csv``
     and ``<stem>.graded.ipynb`` (the executed notebook, as feedback) into ``out_dir``.
 
     ``timeout`` bounds one submission's run, ``cell_timeout`` one cell's; ``jobs``
-    submissions run at a time. Every submission is checked before anything runs
-    or is written: a missing, unreadable or unknown one raises ``CourseError``.
-    Returns one dict per submission, as in ``grades.json``.
+    submissions run at a time; ``limits`` (``minnet.course.sandbox.Limits``) is what
+    each kernel may take; ``bwrap=False`` skips bubblewrap even where installed.
+    Every submission is checked before anything runs or is written: a missing,
+    unreadable or unknown one raises ``CourseError``. Every submission gets a row,
+    whatever another did. Returns one dict per submission, as in ``grades.json``.
     """
     if isinstance(submissions, (str, os.PathLike)):
         submissions = [submissions]
     source_dir, out_dir = Path(source_dir), Path(out_dir)
     _check_limits(timeout, cell_timeout, jobs)
+    limits = Limits() if limits is None else limits
+    if not isinstance(limits, Limits):
+        raise CourseError(f"limits should be a minnet.course.sandbox.Limits, got {type(limits).__name__}")
     check_out_dir(out_dir, source_dir)
     loaded = load_submissions(submissions, source_dir)
     built = [build_graded_notebook(sub.source, sub.notebook) for sub in loaded]
+    guard = FileGuard([Path(__file__).resolve().parents[1], source_dir])
 
     def run(nb):
-        return run_notebook(nb, timeout=timeout, cell_timeout=cell_timeout)
+        try:
+            outcome = run_notebook(nb, timeout=timeout, cell_timeout=cell_timeout, limits=limits, bwrap=bwrap)
+        except Exception as exc:  # one submission's trouble is never the batch's
+            outcome = {
+                "notebook": nb,
+                "status": "error",
+                "message": f"{type(exc).__name__}: {exc}"[:200],
+                "cells": {},
+                "sandbox": [],
+            }
+        changed = guard.restore()
+        if changed:
+            outcome.update(
+                status="error",
+                cells={},
+                message="the course's files changed while it ran (restored): " + ", ".join(changed[:3]),
+            )
+        return outcome
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = list(pool.map(run, [nb for nb, _ in built]))
@@ -111,6 +139,41 @@ def grade(
     write_atomic(out_dir / "grades.csv", grades_csv(results).encode("utf-8"))
     write_atomic(out_dir / "grades.json", (json.dumps(results, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return results
+
+
+class FileGuard:
+    """The bytes of every file under ``folders`` at the start; ``restore`` puts back
+    any that changed, removes any added, and names them."""
+
+    SUFFIXES = (".py", ".ipynb", ".pth", ".json", ".cfg", ".toml")
+
+    def __init__(self, folders):
+        self.folders = [Path(folder).resolve() for folder in folders]
+        self.files = {path: path.read_bytes() for path in self._walk()}
+        self.digest = {path: hashlib.sha256(data).hexdigest() for path, data in self.files.items()}
+
+    def _walk(self):
+        for folder in self.folders:
+            for path in sorted(folder.rglob("*")):
+                if path.suffix in self.SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+                    yield path
+
+    def restore(self) -> list[str]:
+        changed = []
+        present = set(self._walk())
+        for path in present - set(self.files):
+            changed.append(f"{path} (added)")
+            path.unlink(missing_ok=True)
+        for path, data in self.files.items():
+            try:
+                same = path in present and hashlib.sha256(path.read_bytes()).hexdigest() == self.digest[path]
+            except OSError:
+                same = False
+            if not same:
+                changed.append(str(path))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, data)
+        return changed
 
 
 def _check_limits(timeout, cell_timeout, jobs) -> None:
@@ -210,53 +273,80 @@ def _cleared(cell):
 # --- running, in a subprocess -------------------------------------------------------------------------------------
 
 
-def run_notebook(nb, *, timeout: float, cell_timeout: float) -> dict:
-    """Run ``nb`` in a fresh kernel driven by a subprocess, in a temporary working
-    directory; returns ``{"notebook", "status", "message", "cells"}``.
+def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwrap: bool = True) -> dict:
+    """Run ``nb`` through ``minnet.course.runner`` in a subprocess; returns
+    ``{"notebook", "status", "message", "cells"}`` read from the runner's stdout,
+    a pipe the learner's kernel never holds.
 
     ``cells`` maps the index (as a string) of every cell that was reached to
-    ``{"ok", "timed_out", "died"}``. The subprocess is killed, with its kernel,
-    ``KILL_MARGIN`` seconds past ``timeout``; what it saved until then counts.
+    ``{"ok", "timed_out", "died"}``. The runner is stopped (SIGTERM, then its
+    whole process group killed) ``KILL_MARGIN`` seconds past ``timeout``.
     """
-    with tempfile.TemporaryDirectory(prefix="minnet-grade-") as tmp:
-        tmp = Path(tmp)
-        files = {name: tmp / name for name in ("in.ipynb", "out.ipynb", "status.json", "kernel.pgid", "runner.log")}
-        files["in.ipynb"].write_bytes(notebook_bytes(nb))
-        workdir = tmp / "home" / "work"  # the kernel's cwd: "../../x" still lands in tmp
-        workdir.mkdir(parents=True)
-        command = [sys.executable, "-m", "minnet.course", "_run_one", *(str(files[n]) for n in list(files)[:4])]
-        command += ["--timeout", str(timeout), "--cell-timeout", str(cell_timeout)]
-        with open(files["runner.log"], "wb") as log:
-            process = subprocess.Popen(
-                command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
-            )
-            killed = False
-            try:
-                process.wait(timeout=timeout + KILL_MARGIN)
-            except subprocess.TimeoutExpired:
-                killed = True
-                _kill_group(process.pid)
-                _kill_group(_read_int(files["kernel.pgid"]))
-                process.wait()
-        return _collect(nb, files, killed, process.returncode, timeout)
-
-
-def _collect(nb, files, killed, returncode, timeout) -> dict:
-    """What the runner saved: the executed notebook and the status of each cell."""
+    settings = {"timeout": timeout, "cell_timeout": cell_timeout, "limits": asdict(limits), "bwrap": bwrap}
+    payload = pickle.dumps((nbformat.from_dict(nb), settings))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minnet.course.runner"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=tempfile.gettempdir(),
+        start_new_session=True,
+    )
+    killed = False
     try:
-        record = json.loads(files["status.json"].read_text(encoding="utf-8"))
-        executed = nbformat.reads(files["out.ipynb"].read_text(encoding="utf-8"), as_version=4)
-    except (OSError, ValueError):
-        log = files["runner.log"].read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        record = {"status": "error", "message": "the grading process failed: " + " | ".join(log[-3:]), "cells": {}}
-        executed = nb
+        out, _ = process.communicate(payload, timeout=timeout + KILL_MARGIN)
+    except subprocess.TimeoutExpired:
+        killed = True
+        process.terminate()  # the runner cleans up its kernel and every process the submission started
+        try:
+            out, _ = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)
+            out, _ = process.communicate()
+    outcome = read_outcome(out[: MAX_OUTCOME_BYTES + 1], nb)
     if killed:
-        record["status"] = "timeout"
-        record["message"] = f"the run was stopped after the time limit of {timeout:g} s"
-    elif returncode != 0 and record["status"] == "ok":
-        record.update(status="error", message=f"the grading process exited with code {returncode}")
-    record["notebook"] = executed
-    return record
+        outcome.update(status="timeout", message=f"the run was stopped after the time limit of {timeout:g} s")
+    elif process.returncode != 0 and outcome["status"] == "ok":
+        outcome.update(status="error", message=f"the grading process exited with code {process.returncode}")
+    return outcome
+
+
+MAX_OUTCOME_BYTES = 64 * 2**20
+
+
+def read_outcome(data: bytes, nb) -> dict:
+    """The runner's outcome, checked field by field, and the executed notebook built
+    from ``nb`` and its outputs. Anything malformed becomes an error outcome."""
+    executed = copy.deepcopy(nb)
+    try:
+        if len(data) > MAX_OUTCOME_BYTES:
+            raise ValueError("too large")
+        raw = json.loads(data.decode("utf-8"))
+        status, message = raw["status"], raw["message"]
+        if status not in STATUSES or not isinstance(message, str):
+            raise ValueError("bad status")
+        cells = {}
+        for key, value in raw["cells"].items():
+            index = int(key)
+            if not (0 <= index < len(nb.cells)) or not isinstance(value, dict):
+                raise ValueError("bad cell")
+            cells[str(index)] = {flag: value.get(flag) is True for flag in ("ok", "timed_out", "died")}
+        for key, outputs in raw.get("outputs", {}).items():
+            cell = executed.cells[int(key)]
+            if cell.cell_type == "code" and isinstance(outputs, list):
+                cell.outputs = [nbformat.from_dict(o) for o in outputs if isinstance(o, dict)][:60]
+                count = raw.get("counts", {}).get(key)
+                cell.execution_count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        gaps = [str(gap)[:300] for gap in raw.get("sandbox", []) if isinstance(gap, str)][:5]
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeDecodeError):
+        return {
+            "notebook": nb,
+            "status": "error",
+            "message": "the grading process gave no result",
+            "cells": {},
+            "sandbox": [],
+        }
+    return {"notebook": executed, "status": status, "message": message[:500], "cells": cells, "sandbox": gaps}
 
 
 def _kill_group(pgid) -> None:
@@ -265,134 +355,6 @@ def _kill_group(pgid) -> None:
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-
-
-def _read_int(path: Path):
-    try:
-        return int(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def run_one(notebook_path, out_path, status_path, pgid_path, *, timeout: float, cell_timeout: float) -> str:
-    """Execute a graded notebook cell by cell in a fresh kernel (the grading subprocess).
-
-    After every cell, the executed notebook and the status of each reached cell
-    are saved, so what ran before a crash or a kill still counts. A cell running
-    longer than its limit is interrupted; if the kernel then does not answer, the
-    run stops. Returns the status.
-    """
-    import nbclient  # only the grading subprocess needs it
-    from nbclient.exceptions import DeadKernelError
-
-    nb = nbformat.read(notebook_path, as_version=4)
-    deadline = time.monotonic() + timeout
-    record = {"status": "ok", "message": "", "cells": {}}
-    replies = {}
-    client = nbclient.NotebookClient(
-        nb,
-        kernel_manager_class=_current_python_kernel_manager(),
-        kernel_name=CURRENT_PYTHON,
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "time limit", "traceback": []},
-        record_timing=False,
-        shutdown_kernel="immediate",
-        startup_timeout=max(10, math.ceil(timeout)),
-        iopub_timeout=2,
-        resources={"metadata": {"path": os.getcwd()}},
-        on_cell_executed=lambda cell_index, execute_reply, **_: replies.__setitem__(cell_index, execute_reply),
-    )
-
-    def save():
-        write_atomic(Path(out_path), notebook_bytes(nb))
-        write_atomic(Path(status_path), json.dumps(record).encode("utf-8"))
-
-    pgid = None
-    try:
-        with client.setup_kernel():
-            pgid = getattr(getattr(client.km, "provisioner", None), "pgid", None)
-            Path(pgid_path).write_text(str(pgid or ""))
-            for index, cell in enumerate(nb.cells):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    record.update(status="timeout", message=f"the time limit of {timeout:g} s was reached")
-                    break
-                limit = min(cell_timeout, left)
-                client.timeout = max(1, math.ceil(limit))
-                try:
-                    client.execute_cell(cell, index)
-                except DeadKernelError:
-                    record["cells"][str(index)] = {"ok": False, "timed_out": False, "died": True}
-                    record.update(status="kernel died", message=f"the kernel died while running cell {index + 1}")
-                    cell.outputs.append(_error_output("DeadKernelError", "the kernel died while running this cell"))
-                    break
-                content = (replies.pop(index, None) or {}).get("content", {"status": "ok"})
-                timed_out = content.get("ename") == TIMEOUT_ENAME
-                record["cells"][str(index)] = {"ok": content.get("status") == "ok", "timed_out": timed_out}
-                _trim_outputs(cell)
-                if timed_out:
-                    record.update(status="timeout", message=f"cell {index + 1} did not finish within {limit:g} s")
-                    cell.outputs.append(_error_output(TIMEOUT_ENAME, f"stopped after {limit:g} s (an endless loop?)"))
-                    if not _kernel_answers(client.kc, seconds=5):
-                        record["message"] += "; the kernel did not stop, so the run ended there"
-                        break
-                save()
-    except Exception as exc:  # the kernel could not start, or nbclient failed: report, never hang
-        record.update(status="error", message=f"{type(exc).__name__}: {exc}".strip().splitlines()[0])
-    finally:
-        _kill_group(pgid)  # processes the learner's code started in the kernel's group
-        save()
-    return record["status"]
-
-
-def _kernel_answers(kc, seconds: float) -> bool:
-    """Whether the kernel answers a kernel_info request within ``seconds`` (it is not stuck)."""
-    from jupyter_core.utils import run_sync
-
-    async def ask():
-        try:
-            await kc.kernel_info(reply=True, timeout=seconds)
-            return True
-        except TimeoutError:
-            return False
-
-    return run_sync(ask)()
-
-
-def _error_output(ename: str, evalue: str):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def _trim_outputs(cell) -> None:
-    """Keep the feedback notebook small when the learner's code prints a lot."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream" and len(output.get("text", "")) > MAX_STREAM_CHARS:
-            output["text"] = output["text"][:MAX_STREAM_CHARS] + "\n[... output cut by the grader ...]\n"
-
-
-CURRENT_PYTHON = "minnet-grader-python"
-
-
-def _current_python_kernel_manager():
-    """A kernel manager class whose kernel is this Python (the one that has minnet
-    installed), whatever kernelspecs are installed, as nbval's --nbval-current-env."""
-    import ipykernel.kernelspec
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-
-    class CurrentPythonSpecs(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            if kernel_name == CURRENT_PYTHON:
-                spec = ipykernel.kernelspec.get_kernel_dict()
-                return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES, **spec)
-            return super().get_kernel_spec(kernel_name)
-
-    class CurrentPythonKernelManager(AsyncKernelManager):
-        def _kernel_spec_manager_default(self):
-            return CurrentPythonSpecs(data_dir=self.data_dir)
-
-    return CurrentPythonKernelManager
 
 
 # --- scoring and reports ------------------------------------------------------------------------------------------
@@ -437,7 +399,7 @@ def cell_error(cell, reached, run: dict, cell_timeout: float) -> str | None:
     if cell.cell_type != "code":
         return "a written answer: graded by hand"
     if reached is None:
-        return "not run: " + (run["message"] or "the run stopped before this cell")
+        return ("not run: " + (run["message"] or "the run stopped before this cell"))[:MAX_MESSAGE_CHARS]
     if reached.get("died"):
         return "the kernel died while running this cell (os._exit, a crash, or out of memory?)"
     if reached.get("timed_out"):
@@ -453,7 +415,8 @@ def cell_error(cell, reached, run: dict, cell_timeout: float) -> str | None:
 def error_summary(ename: str, evalue: str) -> str:
     """One line: the message of an AssertionError (a check's feedback), else ``Name: message``."""
     lines = str(evalue).strip().splitlines()
-    first = lines[0] if lines else ""
+    first = lines[0][:MAX_MESSAGE_CHARS] if lines else ""
+    ename = str(ename)[:100]
     if ename in ("AssertionError", CheckFailed.__name__, NotDoneError.__name__):
         return first or ename
     return f"{ename}: {first}" if first else ename

@@ -1,0 +1,272 @@
+"""The walls around a learner's kernel while it is graded.
+
+Layers, each used where the machine has it:
+
+- *limits* (POSIX): address space, processes, file size, CPU time, open
+  files, no core dumps: a memory bomb or a fork bomb fails inside the kernel;
+- *no new privileges*, and, when the grader runs as root, the kernel runs as
+  ``nobody`` with no capabilities (it cannot write the checkout, the Python
+  installation or another submission's files, nor look into the grader);
+- *bubblewrap* (``bwrap``, Debian package ``bubblewrap``): a read-only view of
+  the system and the Python installation only, a private ``/tmp``, its own
+  process and network namespaces (no network, no view of the grader's
+  processes) and no view of the teacher's files;
+- *clean-up* (Linux): the grading process is a child subreaper, so every
+  process the submission started, ``setsid`` or not, becomes its child and is
+  killed when the submission's grading ends.
+
+``python -m minnet.course.sandbox -- COMMAND...`` applies the limits and the
+identity from ``MINNET_SANDBOX`` (JSON) and execs COMMAND (inside bwrap when
+asked): the kernel keeps the launcher's process id and group, so Jupyter's
+interrupts and kills reach it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+NOBODY = 65534
+_PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 4, 36, 38
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission's kernel may take (a teacher can change each).
+
+    memory_mb: address space of each process, MiB; processes: processes and
+    threads of the kernel's user at once (counted from the user's current
+    number when the grader does not run as root); file_mb: largest file it may
+    write, MiB; cpu_seconds: CPU time of each process (None: twice the
+    submission's time limit); open_files: file descriptors per process.
+    """
+
+    memory_mb: int = 4096
+    processes: int = 128
+    file_mb: int = 64
+    cpu_seconds: int | None = None
+    open_files: int = 256
+
+    def __post_init__(self):
+        for name in ("memory_mb", "processes", "file_mb", "open_files"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Limits.{name} should be an int >= 1, got {value!r}")
+        if self.cpu_seconds is not None and (
+            isinstance(self.cpu_seconds, bool) or not isinstance(self.cpu_seconds, int) or self.cpu_seconds < 1
+        ):
+            raise ValueError(f"Limits.cpu_seconds should be None or an int >= 1, got {self.cpu_seconds!r}")
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def _prctl(option: int, value: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    return _libc().prctl(option, value, 0, 0, 0) == 0
+
+
+def protect_this_process() -> None:
+    """Make this process non-dumpable: processes of the same user that lack
+    CAP_SYS_PTRACE can neither trace it nor open its /proc files (its pipes)."""
+    _prctl(_PR_SET_DUMPABLE, 0)
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants become our children (Linux), so none escapes the clean-up."""
+    return _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry))
+    return children
+
+
+def kill_descendants(rounds: int = 50) -> int:
+    """Kill every descendant of this process and reap it; returns how many were killed.
+
+    As a subreaper we see orphans as children; a process that forks while we
+    kill is caught in the next round."""
+    if not os.path.isdir("/proc"):
+        return 0
+    killed = 0
+    for _ in range(rounds):
+        found, frontier = [], [os.getpid()]
+        while frontier:
+            children = [child for pid in frontier for child in _children_of(pid)]
+            found += children
+            frontier = children
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        _reap()
+        if not found:
+            break
+        time.sleep(0.01)
+    return killed
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """The bwrap binary, if it is installed and can make a sandbox here."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    try:
+        probe = subprocess.run(
+            [path, "--ro-bind", "/", "/", "--unshare-all", "--cap-drop", "ALL", "--", "/bin/true"],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path if probe.returncode == 0 else None
+
+
+def describe(use_bwrap: bool) -> list[str]:
+    """What the grader cannot protect against on this machine (empty when it can)."""
+    gaps = []
+    if not use_bwrap:
+        gaps.append(
+            "bwrap (Debian package bubblewrap) is not available: submissions can read files your account can "
+            "read (the solutions included) and use the network"
+        )
+        if os.geteuid() != 0:
+            gaps.append(
+                "the grader does not run as root: submissions run as your user and could write your files; the "
+                "grader restores its own files if they change and marks the submission"
+            )
+    if not sys.platform.startswith("linux"):
+        gaps.append("not Linux: processes a submission detaches with setsid may outlive its grading")
+    return gaps
+
+
+def read_only_paths() -> list[str]:
+    """What a sandboxed kernel sees, read-only: the system and the Python installation."""
+    paths = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc"]
+    paths += [sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2] / "minnet")]
+    paths += [p for p in sys.path if p and os.path.isdir(p) and ("site-packages" in p or "dist-packages" in p)]
+    seen, kept = set(), []
+    for path in paths:
+        real = os.path.realpath(path)
+        if os.path.exists(real) and real not in seen:
+            seen.add(real)
+            kept.append(real)
+    return kept
+
+
+def bwrap_command(writable: str) -> list[str]:
+    """bwrap's arguments: a read-only system, ``writable`` (the kernel's own folder)
+    writable, a private /tmp, /dev and /proc, no network, no capabilities."""
+    command = [bwrap_path(), "--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
+    for path in read_only_paths():
+        command += ["--ro-bind", path, path]
+    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", writable, writable]
+    command += ["--chdir", os.path.join(writable, "work"), "--"]
+    return command
+
+
+def _user_processes(uid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def apply(config: dict) -> None:
+    """In the launcher, before exec: limits, no new privileges, and ``nobody`` when root."""
+    import resource
+
+    limits = Limits(**config["limits"])
+    drop = os.geteuid() == 0 and not config.get("bwrap")
+    uid = NOBODY if drop else os.geteuid()
+    processes = limits.processes + (0 if drop or os.geteuid() == 0 else _user_processes(uid))
+    mib = 2**20
+    wanted = {
+        "RLIMIT_AS": limits.memory_mb * mib,
+        "RLIMIT_NPROC": processes,
+        "RLIMIT_FSIZE": limits.file_mb * mib,
+        "RLIMIT_CPU": limits.cpu_seconds or int(2 * config["timeout"]) + 10,
+        "RLIMIT_NOFILE": limits.open_files,
+        "RLIMIT_CORE": 0,
+    }
+    for name, value in wanted.items():
+        which = getattr(resource, name, None)
+        if which is None:
+            continue
+        soft, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    if drop:
+        for path in config.get("give", []):
+            for root, dirs, files in os.walk(path):
+                for name in [root, *(os.path.join(root, f) for f in dirs + files)]:
+                    os.chown(name, NOBODY, NOBODY)
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+
+
+def main(argv=None) -> None:
+    """``python -m minnet.course.sandbox -- COMMAND...``: apply, then exec COMMAND."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    config = json.loads(os.environ.pop("MINNET_SANDBOX"))
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    apply(config)
+    if config.get("bwrap"):
+        argv = bwrap_command(config["writable"]) + argv
+    os.execv(argv[0], argv)
+
+
+def sandbox_environment(config: dict) -> dict:
+    """The variable that carries ``config`` to the launcher."""
+    return {"MINNET_SANDBOX": json.dumps({**config, "limits": asdict(config["limits"])})}
+
+
+if __name__ == "__main__":
+    main()

@@ -106,6 +106,7 @@ class Endpoint:
         self.swaps: dict[int, dict] = {}
         self.callback_failure: BaseException | None = None  # a check raised inside a callback
         self.depth = 0  # calls to the other side in progress
+        self.by_name: set = set()  # (module, name) of functions we sent by name: they may come back
 
     # --- framing ---
 
@@ -257,11 +258,10 @@ class Endpoint:
         return pickle.dumps((body, values), protocol=5)
 
     def _by_reference(self, obj) -> bool:
-        """Module-level functions of minnet and NumPy go to the kernel by name (it has them)."""
-        if self.checker is False:
-            return False  # the checker accepts no function by name
+        """Module-level functions of minnet and NumPy cross by name: the other side has
+        them (the checker's unpickler accepts only the few that rebuild arrays)."""
         module = getattr(obj, "__module__", None) or ""
-        if not (module == "numpy" or module.startswith(("minnet.", "numpy."))):
+        if not (module in ("numpy", "copyreg") or module.startswith(("minnet.", "numpy."))):
             return False
         try:
             found = __import__(module, fromlist=["_"])
@@ -269,10 +269,18 @@ class Endpoint:
                 found = getattr(found, part)
         except (ImportError, AttributeError):
             return False
+        if found is obj:
+            self.by_name.add((module, obj.__qualname__))
         return found is obj
 
     def decode(self, data: bytes):
-        loads = _restricted_loads if self.checker else _plain_loads
+        if self.checker:
+            sent = frozenset(self.by_name)
+
+            def loads(data, load):
+                return _restricted_loads(data, load, sent)
+        else:
+            loads = _plain_loads
         try:
             body, values = loads(data, None)
             if not isinstance(body, bytes) or not isinstance(values, dict):
@@ -382,7 +390,7 @@ class _Unpickler(pickle.Unpickler):
         self._load = load
 
     def find_class(self, module: str, name: str):
-        if (module, name) in _NUMPY_GLOBALS:
+        if (module, name) in _NUMPY_GLOBALS or (module, name) in self.sent:
             return super().find_class(module, name)
         if module.startswith("minnet.") and not module.startswith("minnet.course"):
             found = super().find_class(module, name)
@@ -396,8 +404,10 @@ class _Unpickler(pickle.Unpickler):
         return self._load(key)
 
 
-def _restricted_loads(data: bytes, load):
-    return _Unpickler(data, load).load()
+def _restricted_loads(data: bytes, load, sent=frozenset()):
+    unpickler = _Unpickler(data, load)
+    unpickler.sent = sent
+    return unpickler.load()
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -415,7 +425,7 @@ def _plain_loads(data: bytes, load):
     return _PlainUnpickler(data, load).load()
 
 
-_LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray, slice, np.generic, np.dtype)
+_LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray, slice)
 
 
 def _check_data(value, depth: int = 0, seen=None) -> None:
@@ -427,9 +437,13 @@ def _check_data(value, depth: int = 0, seen=None) -> None:
     if depth > 50:
         raise WireError("a value nested more than 50 levels deep")
     kind = type(value)
-    if kind in _LEAVES or isinstance(value, np.generic):
-        if isinstance(value, np.generic) and value.dtype.kind in "OV":
-            raise WireError("a NumPy object scalar")
+    if kind in _LEAVES:
+        return
+    if isinstance(value, (np.generic, np.dtype)):
+        if (value if isinstance(value, np.dtype) else value.dtype).kind in "OV":
+            raise WireError("a NumPy object or structured value")
+        return
+    if _is_sent_function(value):
         return
     if kind is np.ndarray:
         if value.dtype.kind in "OV":
@@ -466,6 +480,13 @@ def _shadows_class_attribute(cls, name: str) -> bool:
     except AttributeError:
         return False
     return callable(found) or isinstance(found, (property, staticmethod, classmethod)) or hasattr(found, "__get__")
+
+
+def _is_sent_function(value) -> bool:
+    """A module-level function of minnet or NumPy (the unpickler only builds those the checker sent)."""
+    return callable(value) and not isinstance(value, type) and getattr(value, "__module__", "").startswith(
+        ("minnet.", "numpy")
+    )
 
 
 def _check_minnet_attribute(value, depth, seen) -> None:

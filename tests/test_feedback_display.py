@@ -11,7 +11,27 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from minnet.course.grade import CURRENT_PYTHON, _current_python_kernel_manager
+CURRENT_PYTHON = "minnet-test-python"
+
+
+def _current_python_kernel_manager():
+    """A kernel manager whose kernel is this Python (the one that has minnet installed)."""
+    import ipykernel.kernelspec
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    class CurrentPythonSpecs(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            if kernel_name == CURRENT_PYTHON:
+                spec = ipykernel.kernelspec.get_kernel_dict()
+                return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES, **spec)
+            return super().get_kernel_spec(kernel_name)
+
+    class CurrentPythonKernelManager(AsyncKernelManager):
+        def _kernel_spec_manager_default(self):
+            return CurrentPythonSpecs(data_dir=self.data_dir)
+
+    return CurrentPythonKernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

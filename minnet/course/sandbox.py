@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 NOBODY = 65534
-_PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 4, 36, 38
+_PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 4, 24, 36, 38
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,22 @@ def bwrap_path() -> str | None:
     return path if probe.returncode == 0 else None
 
 
+def _reachable_by_others(path: str) -> bool:
+    """Whether a user other than the owner can reach ``path`` (every folder above it searchable)."""
+    path = os.path.realpath(path)
+    parts = Path(path).parents
+    try:
+        return all(os.stat(p).st_mode & 0o001 for p in parts) and bool(os.stat(path).st_mode & 0o005)
+    except OSError:
+        return False
+
+
+def can_drop_to_nobody() -> bool:
+    """Root can run the kernel as nobody when nobody can run this Python and read minnet."""
+    here = str(Path(__file__).resolve().parents[1])
+    return os.geteuid() == 0 and all(map(_reachable_by_others, [sys.executable, sys.prefix, sys.base_prefix, here]))
+
+
 def describe(use_bwrap: bool) -> list[str]:
     """What the grader cannot protect against on this machine (empty when it can)."""
     gaps = []
@@ -166,6 +182,11 @@ def describe(use_bwrap: bool) -> list[str]:
             "bwrap (Debian package bubblewrap) is not available: submissions can read files your account can "
             "read (the solutions included) and use the network"
         )
+        if os.geteuid() == 0 and not can_drop_to_nobody():
+            gaps.append(
+                "the grader runs as root but nobody cannot run this Python (it lives in a private folder): "
+                "submissions run as root, without capabilities"
+            )
         if os.geteuid() != 0:
             gaps.append(
                 "the grader does not run as root: submissions run as your user and could write your files; the "
@@ -176,15 +197,18 @@ def describe(use_bwrap: bool) -> list[str]:
     return gaps
 
 
+SYSTEM = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
+
+
 def read_only_paths() -> list[str]:
     """What a sandboxed kernel sees, read-only: the system and the Python installation."""
-    paths = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc"]
+    paths = [path for path in SYSTEM if not os.path.islink(path)]
     paths += [sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2] / "minnet")]
     paths += [p for p in sys.path if p and os.path.isdir(p) and ("site-packages" in p or "dist-packages" in p)]
     seen, kept = set(), []
     for path in paths:
         real = os.path.realpath(path)
-        if os.path.exists(real) and real not in seen:
+        if os.path.exists(real) and real not in seen and not any(real.startswith(k + os.sep) for k in seen):
             seen.add(real)
             kept.append(real)
     return kept
@@ -196,6 +220,9 @@ def bwrap_command(writable: str) -> list[str]:
     command = [bwrap_path(), "--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
     for path in read_only_paths():
         command += ["--ro-bind", path, path]
+    for path in SYSTEM:  # /bin -> usr/bin on merged-/usr systems: binaries name /lib64/ld-linux...
+        if os.path.islink(path):
+            command += ["--symlink", os.readlink(path), path]
     command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", writable, writable]
     command += ["--chdir", os.path.join(writable, "work"), "--"]
     return command
@@ -217,9 +244,9 @@ def apply(config: dict) -> None:
     import resource
 
     limits = Limits(**config["limits"])
-    drop = os.geteuid() == 0 and not config.get("bwrap")
+    drop = not config.get("bwrap") and can_drop_to_nobody()
     uid = NOBODY if drop else os.geteuid()
-    processes = limits.processes + (0 if drop or os.geteuid() == 0 else _user_processes(uid))
+    processes = limits.processes + (0 if drop else _user_processes(uid))
     mib = 2**20
     wanted = {
         "RLIMIT_AS": limits.memory_mb * mib,
@@ -240,6 +267,9 @@ def apply(config: dict) -> None:
         except (ValueError, OSError):
             pass
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    if os.geteuid() == 0 and not drop and not config.get("bwrap"):
+        for capability in range(64):  # an empty bounding set: after exec, root has no capabilities
+            _prctl(_PR_CAPBSET_DROP, capability)
     if drop:
         for path in config.get("give", []):
             for root, dirs, files in os.walk(path):

@@ -1,0 +1,282 @@
+"""Crafted submissions against the grader (issue 9): each attack class is
+neutralised. The attacker gets at most the points its correct answers earn,
+an innocent classmate graded in the same batch gets exactly its grade,
+nothing is written outside the output folder, and the checkout is unchanged.
+
+Two batches: one on the synthetic exercise 01_arith (3 tasks: 1, 2, 3 points),
+one on the real exercise 03_scoring (10 points), each graded once (2 at a time)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from minnet.course import sandbox
+from minnet.course.grade import grade
+from minnet.course.release import release
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "course" / "solutions" / "01_arith.ipynb"
+MARKER = "minnet-attack-marker-7f3a"
+ADD = "def add(a, b):\n    return a + b\n"
+
+
+def checkout_digest() -> str:
+    """One hash over the package and the exercises (sources and student copies)."""
+    digest = hashlib.sha256()
+    for folder in (ROOT / "minnet", ROOT / "exercises"):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def answered(student, answers: dict):
+    nb = nbformat.from_dict(json.loads(json.dumps(student)))
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = textwrap.dedent(answers[gid])
+    return nb
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+# Each attacker answers task 1 correctly (1 point) and tries to forge the rest.
+ARITH_ATTACKS = {
+    "forged_files": f"""
+        {ADD}
+        import json, os, glob
+        forged = json.dumps({{"status": "ok", "message": "", "cells": {{"4": {{"ok": True}}, "7": {{"ok": True}},
+                                                                  "10": {{"ok": True}}}}}})
+        for folder in [".", "..", "../..", "../../..", os.environ.get("TMPDIR", "/tmp"), "/tmp"]:
+            for name in ["status.json", "out.ipynb", "grades.json"]:
+                try:
+                    open(os.path.join(folder, name), "w").write(forged)
+                except OSError:
+                    pass
+        for fd in glob.glob("/proc/*/fd/*"):  # every pipe of every process it can see
+            try:
+                with open(fd, "w") as pipe:
+                    pipe.write(forged)
+            except OSError:
+                pass
+        os.write(1, forged.encode())
+        os.write(2, forged.encode())
+        """,
+    "racer": f"""
+        {ADD}
+        import subprocess, sys
+        code = "import time, json, glob\\nfor _ in range(200):\\n    for p in glob.glob('/tmp/*/status.json'):\\n        open(p, 'w').write('{{}}')\\n    time.sleep(0.05)"
+        subprocess.Popen([sys.executable, "-c", code, "{MARKER}"], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(["sh", "-c", "sleep 30; echo {MARKER}"], start_new_session=True)
+        """,
+    "patcher": f"""
+        {ADD}
+        import builtins, sys
+        builtins.AssertionError = type("Nope", (Exception,), {{}})
+        _real_isinstance = builtins.isinstance
+        builtins.all = lambda *a, **k: True
+        ip = get_ipython()
+        ip.input_transformers_post.append(lambda lines: ["pass\\n"])
+        def scale(values, factor):
+            return "anything"
+        roots = "anything"
+        """,
+    "flood": f"""
+        {ADD}
+        print("x" * 10_000_000)
+        from IPython.display import HTML, display
+        display(HTML("<b>" + "y" * 10_000_000 + "</b>"))
+        def scale(values, factor):
+            raise ValueError("z" * 10_000_000)
+        """,
+    "batch_breaker": f"""
+        {ADD}
+        import os
+        for i in range(2000):  # files in its folder while the grader cleans up
+            open(f"junk{{i}}", "w").write("{{\\"points\\": \\"lots\\"}}")
+        os.makedirs("a/b/c", exist_ok=True)
+        os.chmod("a", 0)
+        """,
+    "history": f"""
+        {ADD}
+        secret = "{MARKER}"
+        """,
+}
+
+
+@pytest.fixture(scope="module")
+def arith(tmp_path_factory):
+    root = tmp_path_factory.mktemp("attacks")
+    sources = root / "exercises" / "solutions"
+    sources.mkdir(parents=True)
+    shutil.copy(FIXTURE, sources)
+    release(sources, root / "exercises")
+    student = nbformat.read(root / "exercises" / "01_arith.ipynb", as_version=4)
+    paths = {}
+    for name, code in {**ARITH_ATTACKS, "innocent": ADD}.items():
+        paths[name] = root / name / "01_arith.ipynb"
+        paths[name].parent.mkdir()
+        nbformat.write(answered(student, {"task1_code": code}), paths[name])
+    before = checkout_digest()
+    history = Path.home() / ".ipython" / "profile_default" / "history.sqlite"
+    history_before = history.read_bytes() if history.exists() else None
+    out = root / "out"
+    results = grade(list(paths.values()), source_dir=sources, out_dir=out, timeout=60, cell_timeout=10, jobs=2)
+    return {
+        "results": dict(zip(paths, results)),
+        "root": root,
+        "out": out,
+        "checkout": (before, checkout_digest()),
+        "history": (history_before, history.read_bytes() if history.exists() else None),
+    }
+
+
+@pytest.mark.parametrize("attack", sorted(ARITH_ATTACKS))
+def test_an_attack_gets_only_the_points_of_its_correct_answers(arith, attack):
+    result = arith["results"][attack]
+    assert result["total"] == 1, result
+    assert result["tasks"]["task1_check"]["passed"] and result["max_total"] == 6
+
+
+def test_the_innocent_classmate_gets_exactly_its_grade(arith):
+    result = arith["results"]["innocent"]
+    assert result["status"] == "ok" and result["total"] == 1 and result["max_total"] == 6
+
+
+def test_nothing_is_written_outside_the_output_folder_and_the_checkout_is_unchanged(arith):
+    before, after = arith["checkout"]
+    assert before == after
+    strays = [p for p in arith["root"].rglob("*") if p.name in ("status.json", "out.ipynb") or p.name.startswith("junk")]
+    assert strays == []
+    assert not list(Path("/tmp").glob("*/status.json"))
+
+
+def test_no_process_of_a_submission_outlives_its_grading(arith):
+    time.sleep(1)
+    assert processes_with(MARKER) == []
+
+
+def test_outputs_are_capped(arith):
+    out = arith["out"]
+    assert (out / "grades.json").stat().st_size < 50_000
+    for path in out.glob("*.graded.ipynb"):
+        assert path.stat().st_size < 1_000_000, path
+    flood = arith["results"]["flood"]["tasks"]["task2_check"]["error"]
+    assert flood.startswith("ValueError: zzz") and len(flood) <= 600
+
+
+def test_no_submission_code_reaches_the_teachers_ipython_history(arith):
+    before, after = arith["history"]
+    assert before == after
+    assert after is None or MARKER.encode() not in after
+
+
+def test_the_sandbox_says_what_it_cannot_protect_against():
+    gaps = sandbox.describe(use_bwrap=False)
+    assert any("bwrap" in gap and "solutions" in gap for gap in gaps)
+    assert sandbox.describe(use_bwrap=True) == [] or os.geteuid() != 0
+
+
+# --- the real exercise 03_scoring: patched checks, NumPy, builtins; the solution read and run ---------------------
+
+SOLUTIONS = ROOT / "exercises" / "solutions"
+MAGNITUDE = "def magnitude_scores(W):\n    return np.abs(W)\n"
+SCORING_ATTACKS = {
+    "no_op_checks": MAGNITUDE
+    + """
+import minnet.course.checks.ex03 as ex03
+for name in dir(ex03):
+    if name.startswith("check_"):
+        setattr(ex03, name, lambda *a, **k: None)
+checks = ex03
+""",
+    "numpy_patched": MAGNITUDE
+    + """
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+""",
+    "builtins_patched": MAGNITUDE
+    + """
+import builtins
+builtins.isinstance = lambda *a: True
+builtins.len = lambda *a: 0
+""",
+    "transformer": MAGNITUDE
+    + """
+get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
+""",
+    "solution_reader": MAGNITUDE
+    + """
+import glob, json, os, minnet
+candidates = glob.glob(os.path.join(os.path.dirname(minnet.__file__), "..", "exercises", "solutions", "03_*.ipynb"))
+candidates += glob.glob("/**/exercises/solutions/03_scoring.ipynb", recursive=True)
+for path in candidates[:1]:
+    for cell in json.load(open(path))["cells"]:
+        if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
+            exec("".join(cell["source"]), globals())
+""",
+    "source_modifier": MAGNITUDE
+    + """
+import minnet.course.checks.ex03 as ex03
+try:
+    with open(ex03.__file__, "a") as f:
+        f.write("\\ndef check_taylor_scores(*a, **k):\\n    pass\\n")
+except OSError as exc:
+    print("cannot write the checks:", exc)
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def scoring(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scoring")
+    student = nbformat.read(ROOT / "exercises" / "03_scoring.ipynb", as_version=4)
+    paths = {}
+    for name, code in SCORING_ATTACKS.items():
+        paths[name] = root / name / "03_scoring.ipynb"
+        paths[name].parent.mkdir()
+        nbformat.write(answered(student, {"task1_code": code}), paths[name])
+    paths["untouched"] = ROOT / "exercises" / "03_scoring.ipynb"  # graded after the modifier
+    before = checkout_digest()
+    results = grade(
+        list(paths.values()), source_dir=SOLUTIONS, out_dir=root / "out", timeout=120, cell_timeout=60, jobs=2
+    )
+    return dict(zip(paths, results)), (before, checkout_digest())
+
+
+@pytest.mark.parametrize("attack", sorted(SCORING_ATTACKS))
+def test_patching_or_reading_gains_nothing_on_a_real_exercise(scoring, attack):
+    result = scoring[0][attack]
+    if attack == "solution_reader" and sandbox.bwrap_path() is None:
+        assert any("solutions" in gap for gap in sandbox.describe(use_bwrap=False))
+        return  # without bubblewrap the solutions are readable, and the grader says so
+    assert result["total"] == 2 and result["tasks"]["task1_check"]["passed"], result  # task 1: 2 points
+
+
+def test_a_modified_checkout_changes_nothing_for_the_next_submission(scoring):
+    results, (before, after) = scoring
+    assert before == after
+    assert results["untouched"]["total"] == 0 and results["untouched"]["status"] == "ok"

@@ -44,7 +44,7 @@ def answered(student, answers: dict):
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in answers:
-            cell.source = textwrap.dedent(answers[gid])
+            cell.source = answers[gid]
     return nb
 
 
@@ -63,7 +63,6 @@ def processes_with(marker: str) -> list[int]:
 # Each attacker answers task 1 correctly (1 point) and tries to forge the rest.
 ARITH_ATTACKS = {
     "forged_files": f"""
-        {ADD}
         import json, os, glob
         forged = json.dumps({{"status": "ok", "message": "", "cells": {{"4": {{"ok": True}}, "7": {{"ok": True}},
                                                                   "10": {{"ok": True}}}}}})
@@ -73,7 +72,8 @@ ARITH_ATTACKS = {
                     open(os.path.join(folder, name), "w").write(forged)
                 except OSError:
                     pass
-        for fd in glob.glob("/proc/*/fd/*"):  # every pipe of every process it can see
+        graders = [p.split("/")[2] for p in glob.glob("/proc/*/cmdline") if b"minnet.course" in open(p, "rb").read()]
+        for fd in [f for pid in graders for f in glob.glob(f"/proc/{pid}/fd/*")]:  # the grader's pipes
             try:
                 with open(fd, "w") as pipe:
                     pipe.write(forged)
@@ -83,7 +83,6 @@ ARITH_ATTACKS = {
         os.write(2, forged.encode())
         """,
     "racer": f"""
-        {ADD}
         import subprocess, sys
         code = "import time, json, glob\\nfor _ in range(200):\\n    for p in glob.glob('/tmp/*/status.json'):\\n        open(p, 'w').write('{{}}')\\n    time.sleep(0.05)"
         subprocess.Popen([sys.executable, "-c", code, "{MARKER}"], start_new_session=True,
@@ -91,7 +90,6 @@ ARITH_ATTACKS = {
         subprocess.Popen(["sh", "-c", "sleep 30; echo {MARKER}"], start_new_session=True)
         """,
     "patcher": f"""
-        {ADD}
         import builtins, sys
         builtins.AssertionError = type("Nope", (Exception,), {{}})
         _real_isinstance = builtins.isinstance
@@ -103,7 +101,6 @@ ARITH_ATTACKS = {
         roots = "anything"
         """,
     "flood": f"""
-        {ADD}
         print("x" * 10_000_000)
         from IPython.display import HTML, display
         display(HTML("<b>" + "y" * 10_000_000 + "</b>"))
@@ -111,7 +108,6 @@ ARITH_ATTACKS = {
             raise ValueError("z" * 10_000_000)
         """,
     "batch_breaker": f"""
-        {ADD}
         import os
         for i in range(2000):  # files in its folder while the grader cleans up
             open(f"junk{{i}}", "w").write("{{\\"points\\": \\"lots\\"}}")
@@ -119,7 +115,6 @@ ARITH_ATTACKS = {
         os.chmod("a", 0)
         """,
     "history": f"""
-        {ADD}
         secret = "{MARKER}"
         """,
 }
@@ -134,10 +129,10 @@ def arith(tmp_path_factory):
     release(sources, root / "exercises")
     student = nbformat.read(root / "exercises" / "01_arith.ipynb", as_version=4)
     paths = {}
-    for name, code in {**ARITH_ATTACKS, "innocent": ADD}.items():
+    for name, code in {**ARITH_ATTACKS, "innocent": ""}.items():
         paths[name] = root / name / "01_arith.ipynb"
         paths[name].parent.mkdir()
-        nbformat.write(answered(student, {"task1_code": code}), paths[name])
+        nbformat.write(answered(student, {"task1_code": ADD + textwrap.dedent(code)}), paths[name])
     before = checkout_digest()
     history = Path.home() / ".ipython" / "profile_default" / "history.sqlite"
     history_before = history.read_bytes() if history.exists() else None

@@ -295,14 +295,10 @@ def run(nb, settings: dict) -> dict:
         outcome.update(status=status, message=message)
 
     try:
-        for attempt in range(2):  # a kernel that dies while starting (a busy machine) gets a second chance
-            try:
-                with client.setup_kernel(env=env, cwd=str(folder / "work")):
-                    _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeout, DeadKernelError)
-                break
-            except RuntimeError as exc:
-                if "before replying to kernel_info" not in str(exc) or attempt or outcome["cells"]:
-                    raise
+        with client.setup_kernel(env=env, cwd=str(folder / "work")):
+            if client.km is not manager:  # never a kernel outside the walls
+                raise RuntimeError("the kernel was not started through the sandbox")
+            _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeout, DeadKernelError)
     except Exception as exc:  # the kernel could not start, or nbclient failed: report it, never hang
         stop("error", _text(f"{type(exc).__name__}: {exc}".strip().splitlines()[0], 500))
     finally:

@@ -289,6 +289,9 @@ def main(argv=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     apply(config)
     if config.get("bwrap"):
+        # in its own process namespace the kernel's parent is pid 1, which ipykernel reads as
+        # "the parent has exited"; bwrap --die-with-parent ends it with the runner instead
+        os.environ.pop("JPY_PARENT_PID", None)
         argv = bwrap_command(config["writable"]) + argv
     os.execv(argv[0], argv)
 

@@ -62,10 +62,10 @@ def processes_with(marker: str) -> list[int]:
 
 # Each attacker answers task 1 correctly (1 point) and tries to forge the rest.
 ARITH_ATTACKS = {
-    "forged_files": f"""
+    "forged_files": """
         import json, os, glob
-        forged = json.dumps({{"status": "ok", "message": "", "cells": {{"4": {{"ok": True}}, "7": {{"ok": True}},
-                                                                  "10": {{"ok": True}}}}}})
+        forged = json.dumps({"status": "ok", "message": "", "cells": {"4": {"ok": True}, "7": {"ok": True},
+                                                                  "10": {"ok": True}}})
         for folder in [".", "..", "../..", "../../..", os.environ.get("TMPDIR", "/tmp"), "/tmp"]:
             for name in ["status.json", "out.ipynb", "grades.json"]:
                 try:
@@ -84,14 +84,15 @@ ARITH_ATTACKS = {
         """,
     "racer": f"""
         import subprocess, sys
-        code = "import time, json, glob\\nfor _ in range(200):\\n    for p in glob.glob('/tmp/*/status.json'):\\n        open(p, 'w').write('{{}}')\\n    time.sleep(0.05)"
+        code = ("import time, glob\\nfor _ in range(200):\\n    for p in glob.glob('/tmp/*/status.json'):\\n"
+                "        open(p, 'w').write('{{}}')\\n    time.sleep(0.05)")
         subprocess.Popen([sys.executable, "-c", code, "{MARKER}"], start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.Popen(["sh", "-c", "sleep 30; echo {MARKER}"], start_new_session=True)
         """,
-    "patcher": f"""
+    "patcher": """
         import builtins, sys
-        builtins.AssertionError = type("Nope", (Exception,), {{}})
+        builtins.AssertionError = type("Nope", (Exception,), {})
         _real_isinstance = builtins.isinstance
         builtins.all = lambda *a, **k: True
         ip = get_ipython()
@@ -100,17 +101,15 @@ ARITH_ATTACKS = {
             return "anything"
         roots = "anything"
         """,
-    "flood": f"""
+    "flood": """
         print("x" * 10_000_000)
         from IPython.display import HTML, display
         display(HTML("<b>" + "y" * 10_000_000 + "</b>"))
-        def scale(values, factor):
-            raise ValueError("z" * 10_000_000)
         """,
-    "batch_breaker": f"""
+    "batch_breaker": """
         import os
         for i in range(2000):  # files in its folder while the grader cleans up
-            open(f"junk{{i}}", "w").write("{{\\"points\\": \\"lots\\"}}")
+            open(f"junk{i}", "w").write("{\\"points\\": \\"lots\\"}")
         os.makedirs("a/b/c", exist_ok=True)
         os.chmod("a", 0)
         """,
@@ -132,7 +131,10 @@ def arith(tmp_path_factory):
     for name, code in {**ARITH_ATTACKS, "innocent": ""}.items():
         paths[name] = root / name / "01_arith.ipynb"
         paths[name].parent.mkdir()
-        nbformat.write(answered(student, {"task1_code": ADD + textwrap.dedent(code)}), paths[name])
+        answers = {"task1_code": ADD + textwrap.dedent(code)}
+        if name == "flood":  # and an error message of 10 MB from task 2
+            answers["task2_code"] = 'def scale(values, factor):\n    raise ValueError("z" * 10_000_000)\n'
+        nbformat.write(answered(student, answers), paths[name])
     before = checkout_digest()
     history = Path.home() / ".ipython" / "profile_default" / "history.sqlite"
     history_before = history.read_bytes() if history.exists() else None
@@ -150,8 +152,11 @@ def arith(tmp_path_factory):
 @pytest.mark.parametrize("attack", sorted(ARITH_ATTACKS))
 def test_an_attack_gets_only_the_points_of_its_correct_answers(arith, attack):
     result = arith["results"][attack]
-    assert result["total"] == 1, result
-    assert result["tasks"]["task1_check"]["passed"] and result["max_total"] == 6
+    assert result["max_total"] == 6
+    if attack == "patcher":  # its input transformer turns the grader's cells into `pass` too: it loses even task 1
+        assert result["total"] == 0 and "could not reach your kernel" in result["tasks"]["task1_check"]["error"]
+    else:
+        assert result["total"] == 1 and result["tasks"]["task1_check"]["passed"], result
 
 
 def test_the_innocent_classmate_gets_exactly_its_grade(arith):
@@ -162,7 +167,8 @@ def test_the_innocent_classmate_gets_exactly_its_grade(arith):
 def test_nothing_is_written_outside_the_output_folder_and_the_checkout_is_unchanged(arith):
     before, after = arith["checkout"]
     assert before == after
-    strays = [p for p in arith["root"].rglob("*") if p.name in ("status.json", "out.ipynb") or p.name.startswith("junk")]
+    names = ("status.json", "out.ipynb")
+    strays = [p for p in arith["root"].rglob("*") if p.name in names or p.name.startswith("junk")]
     assert strays == []
     assert not list(Path("/tmp").glob("*/status.json"))
 
@@ -227,7 +233,8 @@ get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
     + """
 import glob, json, os, minnet
 candidates = glob.glob(os.path.join(os.path.dirname(minnet.__file__), "..", "exercises", "solutions", "03_*.ipynb"))
-candidates += glob.glob("/**/exercises/solutions/03_scoring.ipynb", recursive=True)
+for depth in range(4):  # wherever a checkout may be
+    candidates += glob.glob("/" + "*/" * depth + "exercises/solutions/03_scoring.ipynb")
 for path in candidates[:1]:
     for cell in json.load(open(path))["cells"]:
         if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
@@ -257,7 +264,7 @@ def scoring(tmp_path_factory):
     paths["untouched"] = ROOT / "exercises" / "03_scoring.ipynb"  # graded after the modifier
     before = checkout_digest()
     results = grade(
-        list(paths.values()), source_dir=SOLUTIONS, out_dir=root / "out", timeout=120, cell_timeout=60, jobs=2
+        list(paths.values()), source_dir=SOLUTIONS, out_dir=root / "out", timeout=90, cell_timeout=15, jobs=2
     )
     return dict(zip(paths, results)), (before, checkout_digest())
 
@@ -268,7 +275,9 @@ def test_patching_or_reading_gains_nothing_on_a_real_exercise(scoring, attack):
     if attack == "solution_reader" and sandbox.bwrap_path() is None:
         assert any("solutions" in gap for gap in sandbox.describe(use_bwrap=False))
         return  # without bubblewrap the solutions are readable, and the grader says so
-    assert result["total"] == 2 and result["tasks"]["task1_check"]["passed"], result  # task 1: 2 points
+    assert result["total"] <= 2, result  # task 1's correct answer: 2 points at most
+    if attack not in ("builtins_patched", "transformer"):  # those two break their own kernel
+        assert result["total"] == 2 and result["tasks"]["task1_check"]["passed"], result
 
 
 def test_a_modified_checkout_changes_nothing_for_the_next_submission(scoring):

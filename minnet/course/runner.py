@@ -37,7 +37,7 @@ from pathlib import Path
 
 from . import sandbox
 from .feedback import CheckFailed
-from .wire import MAX_TEXT, Endpoint, LearnerError, WireError
+from .wire import GONE, MAX_TEXT, Endpoint, LearnerError, WireError
 
 SETUP_ID = "setup"
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -137,24 +137,30 @@ class Checker:
 
     def __init__(self, folder: Path):
         self.namespace: dict = {"__name__": "__checker__", "__builtins__": builtins}
-        self.path = str(folder / "wire.sock")
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(self.path)
-        os.chmod(self.path, 0o777)  # the kernel may run as nobody
-        self.listener.listen(1)
+        self.folder, self.cells = folder, 0
+
+    def listen(self) -> socket.socket:
+        """A fresh socket for one grade cell (a stale connection can never answer the next)."""
+        self.cells += 1
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.folder / f"wire-{self.cells}.sock"))
+        os.chmod(listener.getsockname(), 0o777)  # the kernel may run as nobody
+        listener.listen(1)
+        return listener
 
     def run_setup(self, source: str) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(source, "<setup>", "exec"), self.namespace)
 
-    def run_grade(self, source: str, seconds: float) -> tuple[BaseException | None, str]:
-        """Run a grade cell against the kernel that is serving now; returns (error, printed)."""
+    def run_grade(self, listener, source: str, seconds: float) -> tuple[BaseException | None, str]:
+        """Run a grade cell against the kernel that serves on ``listener``; returns (error, printed)."""
         printed = io.StringIO()
-        self.listener.settimeout(seconds)
+        listener.settimeout(seconds)
         try:
-            connection, _ = self.listener.accept()
+            with listener:
+                connection, _ = listener.accept()
         except OSError:
-            return WireError("the grader could not reach your kernel (it stopped serving the checks)"), ""
+            return WireError(GONE), ""
         deadline = time.monotonic() + seconds
         with connection:
             connection.settimeout(max(0.1, deadline - time.monotonic()))
@@ -305,7 +311,6 @@ def run(nb, settings: dict) -> dict:
         with contextlib.suppress(Exception):
             run_sync(manager.shutdown_kernel)(now=True)
         sandbox.kill_descendants()
-        checker.listener.close()
         _remove(folder)
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") == "code":
@@ -328,19 +333,23 @@ def _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeou
         limit = min(cell_timeout, left)
         client.timeout = max(1, math.ceil(limit))
         if role == "grade":
-            holder = {}
-            thread = threading.Thread(target=_check_into, args=(holder, checker, cell.source, limit), daemon=True)
-            serve_cell = new_code_cell(serve_code(checker.path))
+            holder, listener = {}, checker.listen()
+            path = listener.getsockname()
+            thread = threading.Thread(target=_check_into, args=(holder, checker, listener, cell.source, limit))
+            serve_cell = new_code_cell(serve_code(path))
+            thread.daemon = True
             thread.start()
             try:
                 client.execute_cell(serve_cell, index)
             except DeadKernelError:
                 nb.cells[index] = cell
+                _poke(path)
                 thread.join(2)
                 record(index, died=True)
                 cell.outputs = serve_cell.outputs
                 stop("kernel died", f"the kernel died while running cell {index + 1}")
                 return
+            _poke(path)  # the kernel stopped serving: a check still waiting for it gives up now
             thread.join(max(1, limit))
             error, printed = holder.get("result", (TimeoutError("the check did not finish"), ""))
             content = (replies.pop(index, None) or {}).get("content", {})
@@ -397,8 +406,14 @@ def _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeou
                 return
 
 
-def _check_into(holder: dict, checker: Checker, source: str, seconds: float) -> None:
-    holder["result"] = checker.run_grade(source, seconds)
+def _check_into(holder: dict, checker: Checker, listener, source: str, seconds: float) -> None:
+    holder["result"] = checker.run_grade(listener, source, seconds)
+
+
+def _poke(path: str) -> None:
+    """Connect and hang up: a checker still waiting in accept() gets a dead connection."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
 
 
 def _kernel_answers(kc, seconds: float) -> bool:

@@ -48,6 +48,7 @@ MAX_MESSAGE_BYTES = 64 * 2**20  # a result larger than this is refused: checks n
 MAX_TEXT = 2_000  # characters of an error message or traceback that cross
 _HEADER = struct.Struct("!Q")
 _MISSING = "__minnet_missing__"
+GONE = "the grader could not reach your kernel: it died, was interrupted, or stopped serving the checks"
 
 
 class WireError(RuntimeError):
@@ -112,7 +113,10 @@ class Endpoint:
 
     def send(self, message) -> None:
         data = self.encode(message)
-        self.sock.sendall(_HEADER.pack(len(data)) + data)
+        try:
+            self.sock.sendall(_HEADER.pack(len(data)) + data)
+        except (BrokenPipeError, ConnectionResetError):
+            raise WireError(GONE) from None
 
     def receive(self):
         size = _HEADER.unpack(self._read(_HEADER.size))[0]
@@ -123,9 +127,12 @@ class Endpoint:
     def _read(self, size: int) -> bytes:
         chunks, left = [], size
         while left:
-            chunk = self.sock.recv(min(left, 1 << 20))
+            try:
+                chunk = self.sock.recv(min(left, 1 << 20))
+            except ConnectionResetError:
+                chunk = b""
             if not chunk:
-                raise WireError("the kernel went away (it died, was interrupted, or closed the connection)")
+                raise WireError(GONE)
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)

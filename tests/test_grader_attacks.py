@@ -22,6 +22,7 @@ import pytest
 from minnet.course import sandbox
 from minnet.course.grade import grade
 from minnet.course.release import release
+from minnet.course.sandbox import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "solutions" / "01_arith.ipynb"
@@ -113,6 +114,26 @@ ARITH_ATTACKS = {
         os.makedirs("a/b/c", exist_ok=True)
         os.chmod("a", 0)
         """,
+    "memory_bomb": """
+        import numpy as np
+        chunks = []
+        try:
+            for _ in range(200):  # 64 MB at a time, every page touched, far past the limit
+                chunks.append(np.ones(8 * 2**20))
+        finally:
+            print("allocated", len(chunks), "chunks of 64 MB before the limit")
+        """,
+    "fork_bomb": f"""
+        import os, time
+        children = 0
+        try:
+            for _ in range(2000):
+                if os.fork() == 0:
+                    os.execvp("sleep", ["sleep", "60", "{MARKER}"])
+                children += 1
+        finally:
+            print("started", children, "processes before the limit")
+        """,
     "history": f"""
         secret = "{MARKER}"
         """,
@@ -139,7 +160,15 @@ def arith(tmp_path_factory):
     history = Path.home() / ".ipython" / "profile_default" / "history.sqlite"
     history_before = history.read_bytes() if history.exists() else None
     out = root / "out"
-    results = grade(list(paths.values()), source_dir=sources, out_dir=out, timeout=60, cell_timeout=10, jobs=2)
+    results = grade(
+        list(paths.values()),
+        source_dir=sources,
+        out_dir=out,
+        timeout=60,
+        cell_timeout=10,
+        jobs=2,
+        limits=Limits(memory_mb=2048, processes=64),
+    )
     return {
         "results": dict(zip(paths, results)),
         "root": root,
@@ -176,6 +205,16 @@ def test_nothing_is_written_outside_the_output_folder_and_the_checkout_is_unchan
 def test_no_process_of_a_submission_outlives_its_grading(arith):
     time.sleep(1)
     assert processes_with(MARKER) == []
+
+
+def test_memory_and_process_bombs_hit_their_limits(arith):
+    memory = json.dumps(nbformat.read(arith["out"] / "memory_bomb__01_arith.graded.ipynb", as_version=4).cells)
+    assert "MemoryError" in memory
+    chunks = int(memory.split("allocated ")[1].split()[0])
+    assert chunks < 2048 // 64  # stopped below the 2 GB address-space limit, never near the machine's memory
+    forks = json.dumps(nbformat.read(arith["out"] / "fork_bomb__01_arith.graded.ipynb", as_version=4).cells)
+    started = int(forks.split("started ")[1].split()[0])
+    assert started < 2000 and ("BlockingIOError" in forks or "Resource temporarily unavailable" in forks)
 
 
 def test_outputs_are_capped(arith):

@@ -207,7 +207,9 @@ def kernel_manager(folder: Path, settings: dict):
 
     class Specs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
-            return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES, **{**spec, "argv": argv})
+            # interrupts as messages: a SIGINT to the launcher's group would end bwrap, not the cell
+            fields = {**spec, "argv": argv, "interrupt_mode": "message"}
+            return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES, **fields)
 
     manager = AsyncKernelManager(
         kernel_name="minnet-grader",
@@ -247,16 +249,6 @@ def kernel_environment(folder: Path, settings: dict, use_bwrap: bool) -> dict:
     }
     env.update(sandbox.sandbox_environment(config))
     return env
-
-
-def _interrupt(manager) -> None:
-    """SIGINT to the kernel's process group (what JupyterLab's stop button does)."""
-    import signal
-
-    process = getattr(getattr(manager, "provisioner", None), "process", None)
-    if process is not None:
-        with contextlib.suppress(OSError):
-            os.killpg(os.getpgid(process.pid), signal.SIGINT)
 
 
 def run(nb, settings: dict) -> dict:

@@ -293,10 +293,12 @@ def run(nb, settings: dict) -> dict:
         outcome.update(status=status, message=message)
 
     try:
-        with client.setup_kernel(env=env, cwd=str(folder / "work")):
+        with client.setup_kernel(env=env, cwd=str(folder / "work")), sandbox.Watchdog(settings["limits"]) as watchdog:
             if client.km is not manager:  # never a kernel outside the walls
                 raise RuntimeError("the kernel was not started through the sandbox")
             _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeout, DeadKernelError)
+        if watchdog.reason and outcome["status"] == "kernel died":
+            outcome["message"] += f": the grader stopped it, because {watchdog.reason}"
     except Exception as exc:  # the kernel could not start, or nbclient failed: report it, never hang
         stop("error", _text(f"{type(exc).__name__}: {exc}".strip().splitlines()[0], 500))
     finally:

@@ -89,19 +89,18 @@ def become_subreaper() -> bool:
     return _prctl(_PR_SET_CHILD_SUBREAPER, 1)
 
 
-def _children_of(pid: int) -> list[int]:
-    children = []
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process we can see, from one pass over /proc."""
+    parents = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
+                parents[int(entry)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if int(fields[1]) == pid:
-            children.append(int(entry))
-    return children
+    return parents
 
 
 def kill_descendants(rounds: int = 50) -> int:
@@ -113,11 +112,7 @@ def kill_descendants(rounds: int = 50) -> int:
         return 0
     killed = 0
     for _ in range(rounds):
-        found, frontier = [], [os.getpid()]
-        while frontier:
-            children = [child for pid in frontier for child in _children_of(pid)]
-            found += children
-            frontier = children
+        found = _descendants()
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -129,6 +124,66 @@ def kill_descendants(rounds: int = 50) -> int:
             break
         time.sleep(0.01)
     return killed
+
+
+def _descendants() -> list[int]:
+    """Every process below this one (as a subreaper, orphans included)."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    found, frontier = [], [os.getpid()]
+    while frontier:
+        frontier = [child for pid in frontier for child in children.get(pid, [])]
+        found += frontier
+    return found
+
+
+def _rss_mib(pids) -> float:
+    pages = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                pages += int(statm.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Watchdog:
+    """Counts the processes and memory of everything this process started (Linux),
+    every ``interval`` seconds; past the limits, kills them all and says why.
+
+    Per-process limits cannot stop a fork bomb run by root (Linux exempts root
+    from RLIMIT_NPROC) nor many processes that each stay under RLIMIT_AS."""
+
+    def __init__(self, limits: Limits, interval: float = 0.2):
+        import threading
+
+        self.limits, self.interval, self.reason = limits, interval, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        if os.path.isdir("/proc"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            pids = _descendants()
+            # the kernel, bwrap's two processes, and room for what an honest notebook starts
+            if len(pids) > self.limits.processes + 3:
+                self.reason = f"it started more than {self.limits.processes} processes"
+            elif _rss_mib(pids) > self.limits.memory_mb:
+                self.reason = f"its processes used more than {self.limits.memory_mb} MB of memory together"
+            if self.reason:
+                kill_descendants()
+                return
 
 
 def _reap() -> None:

@@ -491,8 +491,10 @@ def _shadows_class_attribute(cls, name: str) -> bool:
 
 def _is_sent_function(value) -> bool:
     """A module-level function of minnet or NumPy (the unpickler only builds those the checker sent)."""
-    return callable(value) and not isinstance(value, type) and getattr(value, "__module__", "").startswith(
-        ("minnet.", "numpy")
+    return (
+        callable(value)
+        and not isinstance(value, type)
+        and getattr(value, "__module__", "").startswith(("minnet.", "numpy"))
     )
 
 

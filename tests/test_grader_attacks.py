@@ -182,6 +182,7 @@ def arith(tmp_path_factory):
 def test_an_attack_gets_only_the_points_of_its_correct_answers(arith, attack):
     result = arith["results"][attack]
     assert result["max_total"] == 6
+    assert "course's files changed" not in result["message"]
     if attack == "fork_bomb":  # stopped, kernel and all, in its answer cell: nothing after it runs
         assert result["total"] == 0 and result["status"] == "kernel died"
     elif attack == "patcher":  # its input transformer turns the grader's cells into `pass` too: it loses even task 1

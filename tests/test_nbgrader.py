@@ -20,7 +20,8 @@ ASSIGNMENT = "ps1"
 
 
 def nbgrader(root: Path, *args: str) -> None:
-    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}", "--force"]
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
+    command += [] if args[0] == "db" else ["--force"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 

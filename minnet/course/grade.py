@@ -22,14 +22,17 @@ that changed.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import csv
+import functools
 import hashlib
 import io
 import json
 import os
 import pickle
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,7 +57,7 @@ from .notebooks import (
     write_atomic,
 )
 from .release import student_cell, validate_sources
-from .sandbox import Limits
+from .sandbox import Limits, bwrap_path, can_drop_to_nobody
 
 EXERCISE_NAME = re.compile(r"^\d\d_[^/\\\x00]+$")
 STATUSES = ("ok", "timeout", "kernel died", "error")
@@ -105,6 +108,8 @@ def grade(
     loaded = load_submissions(submissions, source_dir)
     built = [build_graded_notebook(sub.source, sub.notebook) for sub in loaded]
     guard = FileGuard([Path(__file__).resolve().parents[1], source_dir])
+    if jobs > 1 and not protects_files(bwrap):
+        jobs = 1  # a kernel that could write the checkout must never run beside another submission's checks
 
     def run(nb):
         try:
@@ -273,6 +278,11 @@ def _cleared(cell):
 # --- running, in a subprocess -------------------------------------------------------------------------------------
 
 
+def protects_files(bwrap: bool) -> bool:
+    """Whether kernels cannot write the course's files here (bubblewrap, or nobody)."""
+    return (bwrap and bwrap_path() is not None) or can_drop_to_nobody()
+
+
 def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwrap: bool = True) -> dict:
     """Run ``nb`` through ``minnet.course.runner`` in a subprocess; returns
     ``{"notebook", "status", "message", "cells"}`` read from the runner's stdout,
@@ -291,6 +301,7 @@ def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwr
         stderr=subprocess.DEVNULL,
         cwd=tempfile.gettempdir(),
         start_new_session=True,
+        env={**os.environ, "PYTHONPYCACHEPREFIX": _private_cache()},  # no bytecode a kernel could plant
     )
     killed = False
     try:
@@ -312,6 +323,14 @@ def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwr
 
 
 MAX_OUTCOME_BYTES = 64 * 2**20
+
+
+@functools.lru_cache(maxsize=1)
+def _private_cache() -> str:
+    """A bytecode cache only this grader can write (removed when it exits)."""
+    folder = tempfile.mkdtemp(prefix="minnet-grader-pycache-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def read_outcome(data: bytes, nb) -> dict:

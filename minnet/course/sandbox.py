@@ -247,6 +247,8 @@ def describe(use_bwrap: bool) -> list[str]:
                 "the grader does not run as root: submissions run as your user and could write your files; the "
                 "grader restores its own files if they change and marks the submission"
             )
+        if not can_drop_to_nobody():
+            gaps.append("kernels could write the course's files, so submissions are graded one at a time (--jobs 1)")
     if not sys.platform.startswith("linux"):
         gaps.append("not Linux: processes a submission detaches with setsid may outlive its grading")
     return gaps

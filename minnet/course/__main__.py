@@ -15,11 +15,6 @@ import argparse
 import sys
 from pathlib import Path
 
-# jsonschema (imported by nbformat) imports its optional IRI format checker, which
-# compiles a grammar for seconds; notebooks never use that format. These are
-# short-lived processes (one per graded submission), so skip it.
-sys.modules.setdefault("rfc3987_syntax", None)
-
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""

@@ -118,6 +118,10 @@ def earlier_tasks_replaced(fn, references: dict):
     """Within the block, the names in ``references`` that the learner's ``fn``
     finds in its notebook (functions of earlier tasks) mean the reference
     versions, so that a mistake in an earlier task does not fail this one."""
+    if hasattr(fn, "names_replaced"):  # the learner's function, across the grader's wall
+        with fn.names_replaced(references):
+            yield
+        return
     namespace = getattr(fn, "__globals__", None)
     if namespace is None:
         yield

@@ -292,7 +292,8 @@ def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwr
     ``{"ok", "timed_out", "died"}``. The runner is stopped (SIGTERM, then its
     whole process group killed) ``KILL_MARGIN`` seconds past ``timeout``.
     """
-    settings = {"timeout": timeout, "cell_timeout": cell_timeout, "limits": asdict(limits), "bwrap": bwrap}
+    use_bwrap = bool(bwrap) and bwrap_path() is not None
+    settings = {"timeout": timeout, "cell_timeout": cell_timeout, "limits": asdict(limits), "bwrap": use_bwrap}
     payload = pickle.dumps((nbformat.from_dict(nb), settings))
     process = subprocess.Popen(
         [sys.executable, "-m", "minnet.course.runner"],

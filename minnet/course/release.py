@@ -113,6 +113,33 @@ def source_problems(nb, stem: str) -> list[str]:
         if len(numbers_) > 1:
             cells = ", ".join(map(str, numbers_))
             problems.append(f'grade_id "{gid}" is used by cells {cells}; expected each grade_id once')
+    return problems + checker_only_names(nb)
+
+
+def checker_only_names(nb) -> list[str]:
+    """Names a grade cell defines that a later cell reads: the grader runs grade cells
+    outside the learner's kernel, so the kernel never has them."""
+    from .runner import cell_role, defined_names, free_names
+
+    problems, only_in_checker = [], {}
+    for number, cell in enumerate(nb.cells, start=1):
+        role = cell_role(cell)
+        if role == "markdown" or not isinstance(cell.get("source"), str):
+            continue
+        try:
+            defined, read = defined_names(cell.source), free_names(cell.source)
+        except SyntaxError:
+            continue  # the learner's stub or an IPython magic: nbgrader's problem, not ours
+        if role == "grade":
+            only_in_checker.update({name: number for name in defined})
+            continue
+        for name in sorted(read & set(only_in_checker)):
+            problems.append(
+                f"cell {number} reads `{name}`, which only grade cell {only_in_checker[name]} defines: the grader "
+                "runs grade cells outside the kernel; define it in the setup cell instead"
+            )
+        for name in defined:
+            only_in_checker.pop(name, None)
     return problems
 
 

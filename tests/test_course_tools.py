@@ -177,9 +177,17 @@ def break_points(nb_path):
     nbformat.write(nb, nb_path)
 
 
+def break_checker_only_name(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    cell_by_id(nb, "task1_check").source += "\nexpected = 3"
+    cell_by_id(nb, "task2_code").source += "\nprint(expected)"
+    nbformat.write(nb, nb_path)
+
+
 @pytest.mark.parametrize(
     "breaker, expected",
     [
+        (break_checker_only_name, "cell 7 reads `expected`, which only grade cell 5 defines"),
         (break_json, "not valid JSON"),
         (break_end_solution, "### BEGIN SOLUTION on line 4 has no ### END SOLUTION"),
         (break_duplicate_grade_id, 'grade_id "task1_check" is used by cells 5, 11'),

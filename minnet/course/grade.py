@@ -22,17 +22,15 @@ that changed.
 
 from __future__ import annotations
 
-import atexit
+import compileall
 import copy
 import csv
-import functools
 import hashlib
 import io
 import json
 import os
 import pickle
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -150,17 +148,19 @@ class FileGuard:
     """The bytes of every file under ``folders`` at the start; ``restore`` puts back
     any that changed, removes any added, and names them."""
 
-    SUFFIXES = (".py", ".ipynb", ".pth", ".json", ".cfg", ".toml")
+    SUFFIXES = (".py", ".pyc", ".ipynb", ".pth", ".json", ".cfg", ".toml")
 
     def __init__(self, folders):
         self.folders = [Path(folder).resolve() for folder in folders]
+        for folder in self.folders:  # bytecode now, so that a runner never writes any (a kernel might)
+            compileall.compile_dir(folder, quiet=2, workers=1)
         self.files = {path: path.read_bytes() for path in self._walk()}
         self.digest = {path: hashlib.sha256(data).hexdigest() for path, data in self.files.items()}
 
     def _walk(self):
         for folder in self.folders:
             for path in sorted(folder.rglob("*")):
-                if path.suffix in self.SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+                if path.suffix in self.SUFFIXES and path.is_file():
                     yield path
 
     def restore(self) -> list[str]:
@@ -302,7 +302,7 @@ def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwr
         stderr=subprocess.DEVNULL,
         cwd=tempfile.gettempdir(),
         start_new_session=True,
-        env={**os.environ, "PYTHONPYCACHEPREFIX": _private_cache()},  # no bytecode a kernel could plant
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},  # the guard treats any new bytecode as planted
     )
     killed = False
     try:
@@ -324,14 +324,6 @@ def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwr
 
 
 MAX_OUTCOME_BYTES = 64 * 2**20
-
-
-@functools.lru_cache(maxsize=1)
-def _private_cache() -> str:
-    """A bytecode cache only this grader can write (removed when it exits)."""
-    folder = tempfile.mkdtemp(prefix="minnet-grader-pycache-")
-    atexit.register(shutil.rmtree, folder, True)
-    return folder
 
 
 def read_outcome(data: bytes, nb) -> dict:

@@ -148,9 +148,15 @@ class Checker:
         listener.listen(1)
         return listener
 
-    def run_setup(self, source: str) -> None:
+    def run_setup(self, source: str, needed: set[str]) -> None:
+        """The setup cell, here too; only its imports when the checks need nothing else from it."""
+        tree = ast.parse(source)
+        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        imported = defined_names(ast.unparse(ast.Module(body=imports, type_ignores=[]))) if imports else set()
+        if not (needed & defined_names(source)) - imported:
+            tree = ast.Module(body=imports, type_ignores=[])
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(source, "<setup>", "exec"), self.namespace)
+            exec(compile(tree, "<setup>", "exec"), self.namespace)
 
     def run_grade(self, listener, source: str, seconds: float) -> tuple[BaseException | None, str]:
         """Run a grade cell against the kernel that serves on ``listener``; returns (error, printed)."""
@@ -363,12 +369,11 @@ def _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeou
                     stop("timeout", f"cell {index + 1} did not finish within {limit:g} s{outcome_message}")
                     return
             continue
-        if role == "setup":
-            try:
-                checker.run_setup(cell.source)
-            except Exception as exc:  # the source's own setup failed: nothing can be graded fairly
-                stop("error", _text(f"the setup cell failed in the checker: {type(exc).__name__}: {exc}", 500))
-                return
+        setup = None
+        if role == "setup":  # here and in the kernel at once
+            needed = set().union(*(free_names(c.source) for c in nb.cells if cell_role(c) == "grade"))
+            setup = threading.Thread(target=_setup_into, args=(holder := {}, checker, cell.source, needed))
+            setup.start()
         try:
             client.execute_cell(cell, index)
         except DeadKernelError:
@@ -378,6 +383,11 @@ def _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeou
                 {"output_type": "error", "ename": "DeadKernelError", "evalue": "the kernel died", "traceback": []}
             )
             return
+        if setup is not None:
+            setup.join()
+            if "error" in holder:  # the source's own setup failed here: nothing can be graded fairly
+                stop("error", _text(f"the setup cell failed in the checker: {holder['error']}", 500))
+                return
         content = (replies.pop(index, None) or {}).get("content", {"status": "ok"})
         timed_out = content.get("ename") == TIMEOUT_ENAME
         record(index, ok=content.get("status") == "ok", timed_out=timed_out)
@@ -398,6 +408,13 @@ def _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeou
                     "the kernel did not stop, so the run ended there",
                 )
                 return
+
+
+def _setup_into(holder: dict, checker: Checker, source: str, needed: set[str]) -> None:
+    try:
+        checker.run_setup(source, needed)
+    except Exception as exc:
+        holder["error"] = f"{type(exc).__name__}: {exc}"
 
 
 def _check_into(holder: dict, checker: Checker, listener, source: str, seconds: float) -> None:

@@ -276,21 +276,24 @@ def run(nb, settings: dict) -> dict:
         (folder / name).mkdir()
     os.chmod(folder, 0o711)
     checker = Checker(folder)
-    manager = kernel_manager(folder, settings)
-    client = nbclient.NotebookClient(
-        nb,
-        km=manager,
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "time limit", "traceback": []},
-        record_timing=False,
-        shutdown_kernel="immediate",
-        startup_timeout=max(10, math.ceil(min(timeout, 60))),
-        iopub_timeout=2,
-    )
-    replies = {}
-    client.on_cell_executed = lambda cell_index, execute_reply, **_: replies.__setitem__(cell_index, execute_reply)
     env = kernel_environment(folder, settings, use_bwrap)
+    replies = {}
+
+    def new_client():
+        manager = kernel_manager(folder, settings)
+        client = nbclient.NotebookClient(
+            nb,
+            km=manager,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "time limit", "traceback": []},
+            record_timing=False,
+            shutdown_kernel="immediate",
+            startup_timeout=max(10, math.ceil(min(timeout, 60))),
+            iopub_timeout=2,
+        )
+        client.on_cell_executed = lambda cell_index, execute_reply, **_: replies.__setitem__(cell_index, execute_reply)
+        return manager, client
 
     def record(index, **fields):
         outcome["cells"][str(index)] = {"ok": False, "timed_out": False, "died": False, **fields}
@@ -299,18 +302,29 @@ def run(nb, settings: dict) -> dict:
         outcome.update(status=status, message=message)
 
     try:
-        with client.setup_kernel(env=env, cwd=str(folder / "work")), sandbox.Watchdog(settings["limits"]) as watchdog:
-            if client.km is not manager:  # never a kernel outside the walls
-                raise RuntimeError("the kernel was not started through the sandbox")
-            _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeout, DeadKernelError)
-        if watchdog.reason and outcome["status"] == "kernel died":
-            outcome["message"] += f": the grader stopped it, because {watchdog.reason}"
-    except Exception as exc:  # the kernel could not start, or nbclient failed: report it, never hang
-        stop("error", _text(f"{type(exc).__name__}: {exc}".strip().splitlines()[0], 500))
+        for attempt in (1, 2):  # a kernel that dies while starting (a busy machine) gets one more, walled in too
+            manager, client = new_client()
+            try:
+                with (
+                    client.setup_kernel(env=env, cwd=str(folder / "work")),
+                    sandbox.Watchdog(settings["limits"]) as dog,
+                ):
+                    if client.km is not manager:  # never a kernel outside the walls
+                        raise RuntimeError("the kernel was not started through the sandbox")
+                    _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeout, DeadKernelError)
+                if dog.reason and outcome["status"] == "kernel died":
+                    outcome["message"] += f": the grader stopped it, because {dog.reason}"
+            except Exception as exc:  # the kernel could not start, or nbclient failed: report it, never hang
+                stop("error", _text(f"{type(exc).__name__}: {exc}".strip().splitlines()[0], 500))
+            finally:
+                with contextlib.suppress(Exception):
+                    run_sync(manager.shutdown_kernel)(now=True)
+                sandbox.kill_descendants()
+            starting = "before replying to kernel_info" in outcome["message"] or "didn't respond" in outcome["message"]
+            if not (outcome["status"] == "error" and starting and not outcome["cells"] and attempt == 1):
+                break
+            outcome.update(status="ok", message="")
     finally:
-        with contextlib.suppress(Exception):
-            run_sync(manager.shutdown_kernel)(now=True)
-        sandbox.kill_descendants()
         _remove(folder)
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") == "code":
@@ -452,10 +466,18 @@ def _remove(folder: Path) -> None:
         time.sleep(0.05)
 
 
+def _terminated(signum, frame):
+    raise SystemExit("stopped by the grader: the time limit of the submission was reached")
+
+
 def main() -> None:
     """Read (notebook, settings) on stdin; write the outcome as JSON on the grader's pipe."""
+    import signal
+
     sandbox.protect_this_process()
     sandbox.become_subreaper()
+    # the grader's SIGTERM (time is up) unwinds run(), which kills the kernel and what it started
+    signal.signal(signal.SIGTERM, _terminated)
     result_pipe = os.fdopen(os.dup(1), "w", encoding="utf-8")
     log = os.open(os.devnull, os.O_WRONLY)
     os.dup2(log, 1)  # the kernel inherits these, never the grader's pipe

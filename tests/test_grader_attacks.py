@@ -235,6 +235,12 @@ def test_no_submission_code_reaches_the_teachers_ipython_history(arith):
     assert after is None or MARKER.encode() not in after
 
 
+def test_bwrap_binds_the_python_installation_over_its_private_tmp():
+    command = sandbox.bwrap_command("/tmp/minnet-grade-x")
+    binds = [i for i, arg in enumerate(command) if arg in ("--ro-bind", "--bind")]
+    assert command.index("--tmpfs") < min(binds)  # a virtualenv under /tmp stays visible
+
+
 def test_the_sandbox_says_what_it_cannot_protect_against():
     gaps = sandbox.describe(use_bwrap=False)
     assert any("bwrap" in gap and "solutions" in gap for gap in gaps)

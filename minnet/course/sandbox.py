@@ -275,12 +275,14 @@ def bwrap_command(writable: str) -> list[str]:
     """bwrap's arguments: a read-only system, ``writable`` (the kernel's own folder)
     writable, a private /tmp, /dev and /proc, no network, no capabilities."""
     command = [bwrap_path(), "--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
+    # /tmp first: a checkout or a virtualenv under /tmp is bound on top of the private /tmp, not hidden by it
+    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for path in read_only_paths():
         command += ["--ro-bind", path, path]
     for path in SYSTEM:  # /bin -> usr/bin on merged-/usr systems: binaries name /lib64/ld-linux...
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
-    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", writable, writable]
+    command += ["--bind", writable, writable]
     command += ["--chdir", os.path.join(writable, "work"), "--"]
     return command
 

@@ -332,3 +332,42 @@ def test_a_modified_checkout_changes_nothing_for_the_next_submission(scoring):
     results, (before, after) = scoring
     assert before == after
     assert results["untouched"]["total"] == 0 and results["untouched"]["status"] == "ok"
+
+
+# --- without bubblewrap: the same grades, a kernel without privileges ----------------------------------------------
+
+
+def test_without_bwrap_grades_are_the_same_and_the_kernel_has_no_privileges(tmp_path):
+    sources = tmp_path / "exercises" / "solutions"
+    sources.mkdir(parents=True)
+    shutil.copy(FIXTURE, sources)
+    release(sources, tmp_path / "exercises")
+    student = nbformat.read(tmp_path / "exercises" / "01_arith.ipynb", as_version=4)
+    status = "open('/proc/self/status').read().split('CapEff:')[1].split()[0]"
+    probe = ADD + f"import os\nprint('uid', os.getuid(), 'caps', {status})\n"
+    paths = {"solution": sources / "01_arith.ipynb", "probe": tmp_path / "probe" / "01_arith.ipynb"}
+    paths["probe"].parent.mkdir()
+    nbformat.write(answered(student, {"task1_code": probe}), paths["probe"])
+    results = grade(
+        list(paths.values()), source_dir=sources, out_dir=tmp_path / "out", timeout=60, cell_timeout=10, bwrap=False
+    )
+    assert [r["total"] for r in results] == [6, 1]
+    printed = json.dumps(nbformat.read(tmp_path / "out" / results[1]["feedback"], as_version=4).cells)
+    assert "caps 0000000000000000" in printed
+    assert os.geteuid() != 0 or sandbox.can_drop_to_nobody() == ("uid 65534" in printed)
+
+
+@pytest.mark.parametrize("field, value", [("memory_mb", 0), ("processes", -1), ("file_mb", 1.5), ("open_files", True)])
+def test_limits_refuse_what_is_not_a_positive_int(field, value):
+    with pytest.raises(ValueError, match=f"Limits.{field} should be an int >= 1, got {value!r}"):
+        Limits(**{field: value})
+
+
+def test_the_command_line_refuses_bad_limits_before_grading(tmp_path, capsys):
+    from minnet.course.__main__ import main
+
+    code = main(
+        ["grade", str(FIXTURE), "--source", str(FIXTURE.parent), "--out", str(tmp_path / "o"), "--memory-mb", "0"]
+    )
+    assert code == 2 and "memory_mb should be an int >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

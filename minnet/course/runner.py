@@ -377,10 +377,7 @@ def _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeou
             cell.outputs, cell.execution_count = outputs, serve_cell.execution_count
             record(index, ok=error is None, timed_out=timed_out)
             if timed_out:
-                stop("timeout", f"cell {index + 1} did not finish within {limit:g} s")
-                if not _kernel_answers(client.kc, ANSWER_WAIT):
-                    outcome_message = "; the kernel did not stop, so the run ended there"
-                    stop("timeout", f"cell {index + 1} did not finish within {limit:g} s{outcome_message}")
+                if not _timed_out(client, stop, index, limit):
                     return
             continue
         setup = None
@@ -414,13 +411,7 @@ def _run_cells(nb, client, checker, replies, record, stop, deadline, cell_timeou
                     "traceback": [f"{TIMEOUT_ENAME}: stopped after {limit:g} s (an endless loop?)"],
                 }
             )
-            stop("timeout", f"cell {index + 1} did not finish within {limit:g} s")
-            if not _kernel_answers(client.kc, ANSWER_WAIT):
-                stop(
-                    "timeout",
-                    f"cell {index + 1} did not finish within {limit:g} s; "
-                    "the kernel did not stop, so the run ended there",
-                )
+            if not _timed_out(client, stop, index, limit):
                 return
 
 
@@ -439,6 +430,18 @@ def _poke(path: str) -> None:
     """Connect and hang up: a checker still waiting in accept() gets a dead connection."""
     with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(path)
+
+
+def _timed_out(client, stop, index: int, limit: float) -> bool:
+    """Record a cell past its time limit; whether the interrupted kernel still answers (the run goes on)."""
+    stop("timeout", f"cell {index + 1} did not finish within {limit:g} s")
+    if _kernel_answers(client.kc, ANSWER_WAIT):
+        return True
+    stop(
+        "timeout",
+        f"cell {index + 1} did not finish within {limit:g} s; the kernel did not stop, so the run ended there",
+    )
+    return False
 
 
 def _kernel_answers(kc, seconds: float) -> bool:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from . import sandbox
 from .feedback import CheckFailed
+from .notebooks import grade_id, is_grade, is_solution
 from .wire import GONE, MAX_TEXT, Endpoint, LearnerError, WireError
 
 SETUP_ID = "setup"
@@ -48,14 +49,13 @@ ANSWER_WAIT = 5  # seconds a stuck kernel gets to answer after an interrupt
 
 def cell_role(cell) -> str:
     """'markdown', 'grade' (runs in the checker), 'setup' (both) or 'kernel'."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
     if cell.get("cell_type") != "code":
         return "markdown"
-    if meta.get("grade") and not meta.get("solution"):
+    if is_solution(cell):
+        return "kernel"
+    if is_grade(cell):
         return "grade"
-    if meta.get("grade_id") == SETUP_ID and not meta.get("solution"):
-        return "setup"
-    return "kernel"
+    return "setup" if grade_id(cell) == SETUP_ID else "kernel"
 
 
 def free_names(source: str) -> set[str]:

@@ -1,0 +1,86 @@
+"""Every answer of the second wrong-answer set (``tests/fresh_wrong_answers``)
+fails its task's whole grade cell, visible and hidden checks together, run as a
+submission is graded: the solution notebook's setup cells and reference
+solutions, then the wrong function in place of the reference, then the grade
+cell. The feedback must name no mistake other than the one made."""
+
+import copy
+import importlib
+from pathlib import Path
+
+import pytest
+
+from minnet.course import notebooks
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "exercises" / "solutions"
+EXERCISES = {
+    "ex01": "01_network",
+    "ex03": "03_scoring",
+    "ex04": "04_unstructured",
+    "ex05": "05_structured",
+    "ex06": "06_schedules",
+    "ex07": "07_finetuning",
+    "ex08": "08_beyond_accuracy",
+}
+
+
+def _cases():
+    for module_name in EXERCISES:
+        module = importlib.import_module(f"fresh_wrong_answers.{module_name}")
+        for task, answers in module.WRONG.items():
+            for name, source in answers.items():
+                yield pytest.param(module_name, task, source, id=f"{module_name}-{task}-{name}")
+
+
+_NAMESPACES: dict = {}
+
+
+def reference_namespace(exercise: str):
+    """The namespace a submission's grade cells see when every answer is the
+    reference: setup cells and solution cells of the solution notebook run in
+    order (the demonstration cells in between are skipped), and the grade cells'
+    sources by grade id."""
+    if exercise not in _NAMESPACES:
+        nb = notebooks.read_notebook(SOLUTIONS / f"{EXERCISES[exercise]}.ipynb")
+        namespace, grade_cells = {"__name__": "__main__"}, {}
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if notebooks.is_grade(cell):
+                grade_cells[notebooks.grade_id(cell)] = cell.source
+            elif notebooks.is_solution(cell) or notebooks.grade_id(cell) == "setup":
+                exec(compile(cell.source, f"<{exercise} {notebooks.grade_id(cell)}>", "exec"), namespace)
+        _NAMESPACES[exercise] = namespace, grade_cells
+    return _NAMESPACES[exercise]
+
+
+def _fresh_copy(namespace: dict) -> dict:
+    """A copy a wrong answer may damage (models, arrays, data) without touching
+    the cached reference: modules and functions are shared, the rest deep-copied."""
+    out = {}
+    for name, value in namespace.items():
+        try:
+            out[name] = copy.deepcopy(value) if not callable(value) or hasattr(value, "layers") else value
+        except Exception:
+            out[name] = value
+    return out
+
+
+def run_grade_cell(exercise: str, task: str, source: str):
+    """Run ``task``'s grade cell with ``source`` replacing one reference
+    function; return None when every check passed, else the exception."""
+    namespace, grade_cells = reference_namespace(exercise)
+    namespace = _fresh_copy(namespace)
+    exec(compile(source, f"<wrong answer for {task}>", "exec"), namespace)
+    try:
+        exec(compile(grade_cells[task], f"<{exercise} {task}>", "exec"), namespace)
+    except Exception as exc:  # noqa: BLE001 - any failure of the grade cell is a rejection
+        return exc
+    return None
+
+
+@pytest.mark.parametrize("exercise, task, source", list(_cases()))
+def test_the_grade_cell_rejects_the_wrong_answer(exercise, task, source, capsys):
+    failure = run_grade_cell(exercise, task, source)
+    assert failure is not None, f"accepted:\n{source}"
+    print(f"{type(failure).__name__}: {failure}")

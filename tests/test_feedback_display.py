@@ -33,6 +33,7 @@ def _current_python_kernel_manager():
 
     return CurrentPythonKernelManager
 
+
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

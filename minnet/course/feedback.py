@@ -110,7 +110,12 @@ def expect_close(value, expected, name: str, hint: str, atol: float = 1e-6, rtol
         raise CheckFailed(f"{name} should have shape {expected.shape}, got {value.shape}")
     if not np.allclose(value, expected, atol=atol, rtol=rtol):
         worst = float(np.max(np.abs(value - expected)))
-        raise CheckFailed(f"{name} is off by up to {worst:.3g}. {hint}")
+        raise CheckFailed(f"{name}: some entries are off by up to {worst:.3g}. {hint}")
+    if value.dtype.kind == expected.dtype.kind == "f" and value.dtype != expected.dtype:
+        raise CheckFailed(
+            f"{name}: dtype {value.dtype}, but the inputs are {expected.dtype}: a cast (`.astype`, "
+            f"`dtype=`) loses precision or memory. Compute in the inputs' dtype and return that."
+        )
 
 
 @contextlib.contextmanager

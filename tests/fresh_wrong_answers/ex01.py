@@ -14,20 +14,16 @@ WRONG = {
     },
     "task2_check": {
         "grad_b_mean": (
-            "def dense_backward(x, W, grad_out):\n"
-            "    return grad_out @ W.T, x.T @ grad_out, grad_out.mean(axis=0)\n"
+            "def dense_backward(x, W, grad_out):\n    return grad_out @ W.T, x.T @ grad_out, grad_out.mean(axis=0)\n"
         ),
         "grad_x_not_transposed_back": (
-            "def dense_backward(x, W, grad_out):\n"
-            "    return W @ grad_out.T, x.T @ grad_out, grad_out.sum(axis=0)\n"
+            "def dense_backward(x, W, grad_out):\n    return W @ grad_out.T, x.T @ grad_out, grad_out.sum(axis=0)\n"
         ),
         "order_swapped": (
-            "def dense_backward(x, W, grad_out):\n"
-            "    return x.T @ grad_out, grad_out @ W.T, grad_out.sum(axis=0)\n"
+            "def dense_backward(x, W, grad_out):\n    return x.T @ grad_out, grad_out @ W.T, grad_out.sum(axis=0)\n"
         ),
         "grad_b_wrong_axis": (
-            "def dense_backward(x, W, grad_out):\n"
-            "    return grad_out @ W.T, x.T @ grad_out, grad_out.sum(axis=1)\n"
+            "def dense_backward(x, W, grad_out):\n    return grad_out @ W.T, x.T @ grad_out, grad_out.sum(axis=1)\n"
         ),
         "outer_of_sums": (
             "def dense_backward(x, W, grad_out):\n"
@@ -38,8 +34,7 @@ WRONG = {
             "    return (grad_out @ W.T) * (x > 0), x.T @ grad_out, grad_out.sum(axis=0)\n"
         ),
         "grad_b_scalar": (
-            "def dense_backward(x, W, grad_out):\n"
-            "    return grad_out @ W.T, x.T @ grad_out, grad_out.sum()\n"
+            "def dense_backward(x, W, grad_out):\n    return grad_out @ W.T, x.T @ grad_out, grad_out.sum()\n"
         ),
     },
     "task3_check": {

@@ -21,33 +21,25 @@ WRONG = {
     "task2_check": {
         "float32_scores": "def taylor_scores(W, grad):\n    return np.abs(W * grad).astype(np.float32)\n",
         "sum_not_product": "def taylor_scores(W, grad):\n    return np.abs(W + grad)\n",
-        "normalised_by_max": (
-            "def taylor_scores(W, grad):\n    s = np.abs(W * grad)\n    return s / s.max()\n"
-        ),
+        "normalised_by_max": ("def taylor_scores(W, grad):\n    s = np.abs(W * grad)\n    return s / s.max()\n"),
         "second_order": "def taylor_scores(W, grad):\n    return 0.5 * (W * grad) ** 2\n",
         "in_place": "def taylor_scores(W, grad):\n    W *= grad\n    return np.abs(W)\n",
         "grad_transposed": "def taylor_scores(W, grad):\n    return np.abs(W * grad.T.reshape(W.shape))\n",
     },
     "task3_check": {
         "divided_by_units": (
-            "def apoz_scores(activations):\n"
-            "    return 1 - (activations == 0).sum(axis=0) / activations.shape[1]\n"
+            "def apoz_scores(activations):\n    return 1 - (activations == 0).sum(axis=0) / activations.shape[1]\n"
         ),
-        "near_zero_threshold": (
-            "def apoz_scores(activations):\n    return 1 - np.mean(activations < 1e-2, axis=0)\n"
-        ),
+        "near_zero_threshold": ("def apoz_scores(activations):\n    return 1 - np.mean(activations < 1e-2, axis=0)\n"),
         "integer_division": (
-            "def apoz_scores(activations):\n"
-            "    return 1 - (activations == 0).sum(axis=0) // activations.shape[0]\n"
+            "def apoz_scores(activations):\n    return 1 - (activations == 0).sum(axis=0) // activations.shape[0]\n"
         ),
         "one_number": "def apoz_scores(activations):\n    return 1 - np.mean(activations == 0)\n",
         "rounded": "def apoz_scores(activations):\n    return np.round(1 - np.mean(activations == 0, axis=0), 2)\n",
-        "float32": "def apoz_scores(activations):\n    return (1 - np.mean(activations == 0, axis=0)).astype(np.float32)\n",
+        "float32": "def apoz_scores(activations):\n    return (1 - np.mean(activations == 0, axis=0)).astype(np.float32)\n",  # noqa: E501
     },
     "task4_check": {
-        "local_quantile_threshold": _local(
-            "    return {n: s > np.quantile(s, amount) for n, s in scores.items()}\n"
-        ),
+        "local_quantile_threshold": _local("    return {n: s > np.quantile(s, amount) for n, s in scores.items()}\n"),
         "local_floor": _local(
             "    out = {}\n"
             "    for n, s in scores.items():\n"

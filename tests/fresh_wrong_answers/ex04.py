@@ -5,10 +5,7 @@ def _mask(k_rule, prelude=""):
     return (
         "def unstructured_mask(scores, amount):\n"
         "    scores = np.asarray(scores)\n"
-        "    n = scores.size\n"
-        + prelude
-        + k_rule
-        + "    keep = np.ones(n, dtype=bool)\n"
+        "    n = scores.size\n" + prelude + k_rule + "    keep = np.ones(n, dtype=bool)\n"
         "    keep[np.argsort(scores.ravel(), kind='stable')[:k]] = False\n"
         "    return keep.reshape(scores.shape)\n"
     )
@@ -41,16 +38,12 @@ WRONG = {
             "        raise ValueError('bad amount')\n"
             "    k = int(amount) if amount > 1 else round(amount * n)\n"
         ),
-        "no_validation": _mask(
-            "    k = int(amount) if isinstance(amount, numbers.Integral) else round(amount * n)\n"
-        ),
+        "no_validation": _mask("    k = int(amount) if isinstance(amount, numbers.Integral) else round(amount * n)\n"),
         "half_up": _mask(_CHECKED + "        k = int(amount * n + 0.5)\n"),
         "unstable_sort": (
             "def unstructured_mask(scores, amount):\n"
             "    scores = np.asarray(scores)\n"
-            "    n = scores.size\n"
-            + _CHECKED
-            + "        k = round(amount * n)\n"
+            "    n = scores.size\n" + _CHECKED + "        k = round(amount * n)\n"
             "    keep = np.ones(n, dtype=bool)\n"
             "    keep[np.argsort(scores.ravel())[:k]] = False\n"
             "    return keep.reshape(scores.shape)\n"
@@ -58,9 +51,7 @@ WRONG = {
         "int_mask": (
             "def unstructured_mask(scores, amount):\n"
             "    scores = np.asarray(scores)\n"
-            "    n = scores.size\n"
-            + _CHECKED
-            + "        k = round(amount * n)\n"
+            "    n = scores.size\n" + _CHECKED + "        k = round(amount * n)\n"
             "    keep = np.ones(n, dtype=int)\n"
             "    keep[np.argsort(scores.ravel(), kind='stable')[:k]] = 0\n"
             "    return keep.reshape(scores.shape)\n"
@@ -109,8 +100,7 @@ WRONG = {
             "    return mask\n"
         ),
         "fresh_mask_or_prior": (
-            "def compose(scores, amount, prior_mask):\n"
-            "    return unstructured_mask(scores, amount) & prior_mask\n"
+            "def compose(scores, amount, prior_mask):\n    return unstructured_mask(scores, amount) & prior_mask\n"
         ),
     },
     "task3_check": {

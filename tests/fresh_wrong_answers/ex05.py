@@ -26,17 +26,12 @@ WRONG = {
         "max_abs_norm": _neuron("np.abs(W).max(axis=0)"),
     },
     "task2_check": {
-        "w2_columns": (
-            "def shrink_two_layer(W1, b1, W2, keep):\n    return W1[:, keep], b1[keep], W2[:, keep]\n"
-        ),
+        "w2_columns": ("def shrink_two_layer(W1, b1, W2, keep):\n    return W1[:, keep], b1[keep], W2[:, keep]\n"),
         "bias_kept_whole": "def shrink_two_layer(W1, b1, W2, keep):\n    return W1[:, keep], b1, W2[keep]\n",
         "w1_rows": "def shrink_two_layer(W1, b1, W2, keep):\n    return W1[keep], b1[keep], W2[keep]\n",
-        "removes_kept": (
-            "def shrink_two_layer(W1, b1, W2, keep):\n    return W1[:, ~keep], b1[~keep], W2[~keep]\n"
-        ),
+        "removes_kept": ("def shrink_two_layer(W1, b1, W2, keep):\n    return W1[:, ~keep], b1[~keep], W2[~keep]\n"),
         "zeroes_instead_of_removing": (
-            "def shrink_two_layer(W1, b1, W2, keep):\n"
-            "    return W1 * keep, b1 * keep, W2 * keep[:, None]\n"
+            "def shrink_two_layer(W1, b1, W2, keep):\n    return W1 * keep, b1 * keep, W2 * keep[:, None]\n"
         ),
         "np_delete_with_mask": (
             "def shrink_two_layer(W1, b1, W2, keep):\n"

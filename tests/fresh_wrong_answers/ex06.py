@@ -36,7 +36,7 @@ WRONG = {
         ),
     },
     "task2_check": {
-        "linear": "def iterative_targets(fraction, rounds):\n    return [min(1.0, fraction * r) for r in range(1, rounds + 1)]\n",
+        "linear": "def iterative_targets(fraction, rounds):\n    return [min(1.0, fraction * r) for r in range(1, rounds + 1)]\n",  # noqa: E501
         "starts_at_round_zero": (
             "def iterative_targets(fraction, rounds):\n    return [1 - (1 - fraction) ** r for r in range(rounds)]\n"
         ),

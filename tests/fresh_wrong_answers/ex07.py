@@ -84,7 +84,7 @@ WRONG = {
             "    for layer in model.layers:\n"
             "        if hasattr(layer, 'reset_parameters'):\n"
             "            layer.reset_parameters(gen)\n"
-            "            layer.params['b'] = gen.normal(0, 0.1, layer.params['b'].shape).astype(layer.params['b'].dtype)\n"
+            "            layer.params['b'] = gen.normal(0, 0.1, layer.params['b'].shape).astype(layer.params['b'].dtype)\n"  # noqa: E501
         ),
         "float64_weights": (
             "def reinit(model, rng):\n"
@@ -114,16 +114,6 @@ WRONG = {
             "    for strategy in ('fine_tune', 'weight_rewind', 'reinit'):\n"
             "        minnet.prune.prune(trained, sparsity=sparsity)\n"
             "        pruned = trained.copy()\n"
-            "        minnet.prune.retrain(pruned, *train, strategy=strategy, epochs=epochs,\n"
-            "                             optimizer_factory=optimizer_factory, snapshot=snapshot, rng=rng)\n"
-            "        results[strategy] = minnet.evaluate(pruned, *val).accuracy\n"
-            "    return results\n"
-        ),
-        "one_copy_for_all": (
-            _COMPARE + "    results = {}\n"
-            "    pruned = trained.copy()\n"
-            "    minnet.prune.prune(pruned, sparsity=sparsity)\n"
-            "    for strategy in ('fine_tune', 'weight_rewind', 'reinit'):\n"
             "        minnet.prune.retrain(pruned, *train, strategy=strategy, epochs=epochs,\n"
             "                             optimizer_factory=optimizer_factory, snapshot=snapshot, rng=rng)\n"
             "        results[strategy] = minnet.evaluate(pruned, *val).accuracy\n"

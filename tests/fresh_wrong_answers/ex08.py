@@ -52,10 +52,6 @@ WRONG = {
             _POT + "    ok = [s for s, a in zip(sparsities, accuracies) if a >= dense_accuracy - budget]\n"
             "    return max(ok) if ok else None\n"
         ),
-        "last_not_largest": (
-            _POT + "    ok = [s for s, a in zip(sparsities, accuracies) if a >= dense_accuracy - budget]\n"
-            "    return ok[-1] if ok else 0.0\n"
-        ),
     },
     "task2_check": {
         "ignores_rng": (

@@ -12,6 +12,8 @@ checks of exercises 03 and 04.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ...gradcheck import norm_rel_error, numerical_gradient
@@ -30,18 +32,51 @@ REPORTED_SMALL, REPORTED_LARGE = 1e-5, 1e-2
 def call_keeping_inputs(fn, **args):
     """Call ``fn`` with ``args`` (by position, in order) through ``feedback.call``,
     with NumPy's float warnings silenced (an overflow is diagnosed by the check,
-    not printed), and fail if the function changed one of its array arguments."""
-    before = {name: value.copy() for name, value in args.items() if isinstance(value, np.ndarray)}
+    not printed), and fail if the function changed one of its array arguments,
+    or an array inside a dict, list or tuple argument."""
+    before = {name: copy.deepcopy(value) for name, value in args.items() if _holds_arrays(value)}
     with np.errstate(all="ignore"):
         out = feedback.call(fn, *args.values())
     for name, value in before.items():
-        if not np.array_equal(args[name], value, equal_nan=True):
+        if not _same_contents(args[name], value):
+            inside = "" if isinstance(value, np.ndarray) else " (an array inside it)"
             raise CheckFailed(
-                f"`{getattr(fn, '__name__', 'your function')}` changed its argument `{name}` in place "
-                f"(`{name} -= ...`, `{name} *= ...` or `{name}[...] = ...`): the caller still needs the original. "
-                f"Compute a new array instead (`{name} - ...` makes a copy), or start from `{name}.copy()`."
+                f"`{getattr(fn, '__name__', 'your function')}` changed its argument `{name}`{inside} in place "
+                f"(`-=`, `*=`, `.sort()`, `[...] = ...` on it or on a view such as `.reshape(-1)`): the caller "
+                "still needs the original. Compute a new array instead (`np.sort(a)`, `a - ...` make copies), "
+                "or start from a `.copy()`."
             )
     return out
+
+
+def _holds_arrays(value) -> bool:
+    if isinstance(value, np.ndarray):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_arrays(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_arrays(v) for v in value)
+    return False
+
+
+def _same_contents(value, saved) -> bool:
+    """``value`` still holds what ``saved`` (a deep copy taken before the call) holds."""
+    if isinstance(saved, np.ndarray):
+        return (
+            isinstance(value, np.ndarray)
+            and value.shape == saved.shape
+            and value.dtype == saved.dtype
+            and np.array_equal(value, saved, equal_nan=saved.dtype.kind in "fc")
+        )
+    if isinstance(saved, dict):
+        return (
+            isinstance(value, dict)
+            and list(value) == list(saved)
+            and all(_same_contents(value[k], saved[k]) for k in saved)
+        )
+    if isinstance(saved, (list, tuple)):
+        return len(value) == len(saved) and all(_same_contents(v, w) for v, w in zip(value, saved))
+    return True
 
 
 def matches(value, candidate, atol: float = 1e-8, rtol: float = 1e-6) -> bool:

@@ -153,10 +153,14 @@ def check_apoz_scores(apoz_scores, seed: int = 0, shape=(12, 5)) -> None:
 # -- masks: shared diagnosis -------------------------------------------------------------------
 
 
-def diagnose_mask(keep, scores, amount, what: str = "the mask") -> None:
+def diagnose_mask(keep, scores, amount, what: str = "the mask", other_counts: dict | None = None) -> None:
     """Fail, naming the likely mistake, unless ``keep`` is the keep-mask that prunes
     exactly the k lowest ``scores`` (k from ``amount`` and ``scores.size``), ties by
-    flat index. ``keep`` must already be a bool array of ``scores``' shape."""
+    flat index. ``keep`` must already be a bool array of ``scores``' shape.
+
+    A wrong count is blamed on a mistake only when that mistake alone explains it:
+    ``other_counts`` maps further known mistakes (their message) to the count they
+    give; when two of them give the same count the message says only what differs."""
     scores = np.asarray(scores, dtype=np.float64).ravel()
     keep = np.asarray(keep).ravel()
     expected = unstructured_mask(scores, amount)
@@ -181,26 +185,14 @@ def diagnose_mask(keep, scores, amount, what: str = "the mask") -> None:
             "ties, a threshold cannot cut at exactly k. Sort with np.argsort(..., kind='stable') and prune the first k."
         )
     if pruned != k:
-        if pruned == n - k:
-            fail(f"it prunes {pruned} and keeps {k}: amount is the share to PRUNE, not the share to keep.")
-        if isinstance(amount, numbers.Integral):
-            fail(f"it prunes {pruned} entries; an int amount is a count: prune exactly {k}.")
-        exact = amount * n
-        if exact % 1 == 0.5 and pruned == math.floor(exact) + 1 and k == math.floor(exact):
-            fail(
-                f"it prunes {pruned} entries. amount * n = {amount} * {n} = {exact:g} ends in .5, and Python's "
-                f"round() rounds halves to the even neighbour: k = round({exact:g}) = {k}. You rounded the .5 up "
-                "(ceil, or int(x + 0.5)): use round()."
-            )
-        for label, wrong in (("floor or int()", math.floor(exact)), ("ceil", math.ceil(exact))):
-            if pruned == wrong:
-                fail(
-                    f"it prunes {pruned} entries. amount * n = {amount} * {n} = {exact:.4g}, and k = round({exact:.4g})"
-                    f" = {k}: you rounded with {label}."
-                )
-        if abs(pruned - k) == 1:
-            fail(f"it prunes {pruned} entries, one off: exactly k = round(amount * n) = {k} must go (order[:k]).")
-        fail(f"it prunes {pruned} entries; exactly k = round(amount * n) = {k} must go.")
+        known = count_mistakes(amount, n, k)
+        known.update(other_counts or {})
+        explaining = [message for message, count in known.items() if count == pruned and count != k]
+        if len(explaining) == 1:
+            fail(f"it prunes {pruned} entries. {explaining[0]}")
+        exact = "" if isinstance(amount, numbers.Integral) else f" (amount * n = {amount} * {n} = {amount * n:.4g})"
+        more = "more" if pruned > k else "fewer"
+        fail(f"it prunes {pruned} entries, {abs(pruned - k)} {more} than k = {k}: exactly k must go{exact}.")
     pruned_values = np.sort(scores[~keep])
     if k and np.array_equal(pruned_values, ascending[n - k :]) and not np.array_equal(pruned_values, ascending[:k]):
         fail("it prunes the LARGEST scores. Pruning removes the least important entries: the k lowest scores.")
@@ -210,6 +202,28 @@ def diagnose_mask(keep, scores, amount, what: str = "the mask") -> None:
             "by flat index, the lower index pruned first. Use np.argsort(flat, kind='stable') on the flattened scores."
         )
     fail(f"it prunes the right number ({k}) but not the k lowest scores: the pruned ones are not all <= the kept ones.")
+
+
+def count_mistakes(amount, n: int, k: int) -> dict[str, int]:
+    """The usual wrong counts for ``amount`` of ``n`` entries: message -> count."""
+    if isinstance(amount, numbers.Integral):
+        as_fraction = min(round(float(amount) * n), n)
+        return {f"An int amount is a count: prune exactly {k}, not round(amount * n).": as_fraction}
+    exact = amount * n
+    mistakes = {
+        f"amount is the share to PRUNE, not the share to keep: k = round(amount * n) = {k}.": n - k,
+        f"amount * n = {amount} * {n} = {exact:.4g}, and k = round({exact:.4g}) = {k}: you rounded with floor "
+        "or int().": math.floor(exact),
+    }
+    if exact % 1 == 0.5:  # ceil and int(x + 0.5) agree here: both round the half up
+        mistakes[
+            f"amount * n = {exact:g} ends in .5, and Python's round() rounds halves to the even neighbour: "
+            f"k = round({exact:g}) = {k}. You rounded the .5 up (ceil, or int(x + 0.5)): use round()."
+        ] = math.floor(exact) + 1
+    else:
+        ceil = f"amount * n = {amount} * {n} = {exact:.4g}, and k = round({exact:.4g}) = {k}: you rounded with ceil."
+        mistakes[ceil] = math.ceil(exact)
+    return mistakes
 
 
 def check_mask_array(keep, shape, what: str) -> np.ndarray:
@@ -268,30 +282,44 @@ def _mask_cases(seed: int, shapes):
     yield ties, 0.3
 
 
-def _scope_cases(fn, fn_name: str, seed: int, shapes):
-    """For each case: (scores, amount, the learner's masks, the reference local masks
-    and global masks, whether local and global differ there)."""
+def _scope_cases(fn, fn_name: str, seed: int, shapes) -> list:
+    """The learner's masks on every case, as (scores, amount, the learner's masks,
+    the reference local masks, the reference global masks). The learner's function
+    gets copies; changing them in place fails at once."""
+    cases = []
     for scores, amount in _mask_cases(seed, shapes):
         copies = {name: s.copy() for name, s in scores.items()}
         result = _check_mask_dict(call_keeping_inputs(fn, scores=copies, amount=amount), scores, fn_name)
         local = {name: unstructured_mask(s, amount) for name, s in scores.items()}
-        glob = global_unstructured_masks(scores, amount)
-        differ = not _same_masks(local, glob)
-        yield scores, amount, result, local, glob, differ
+        cases.append((scores, amount, result, local, global_unstructured_masks(scores, amount)))
+    return cases
 
 
 def _same_masks(a: dict, b: dict) -> bool:
     return all(np.array_equal(a[name], b[name]) for name in a)
 
 
+def _always(cases, got, hypothesis, reference) -> bool:
+    """The learner's masks ``got(case)`` equal ``hypothesis(case)`` on every case,
+    and the hypothesis differs from the ``reference(case)`` on at least one: a
+    mistake is named only when it explains every answer, not one coincidence."""
+    differs = False
+    for case in cases:
+        if not _same_masks(got(case), hypothesis(case)):
+            return False
+        differs = differs or not _same_masks(hypothesis(case), reference(case))
+    return differs
+
+
 def check_local_masks(local_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> None:
     """``local_masks(scores, amount)`` prunes round(amount * n) lowest entries of EACH array."""
-    for scores, amount, result, _, glob, differ in _scope_cases(local_masks, "local_masks", seed, shapes):
-        if differ and _same_masks(result, glob):
-            raise CheckFailed(
-                "local_masks ranked all layers together (that is global_masks): local pruning ranks each "
-                f"layer on its own and prunes round(amount * n) of each layer's n entries (amount={amount})."
-            )
+    cases = _scope_cases(local_masks, "local_masks", seed, shapes)
+    if _always(cases, lambda c: c[2], lambda c: c[4], lambda c: c[3]):
+        raise CheckFailed(
+            "local_masks ranked all layers together (that is global_masks): local pruning ranks each layer on "
+            "its own and prunes round(amount * n) of each layer's n entries."
+        )
+    for scores, amount, result, _, _ in cases:
         for name, s in scores.items():
             diagnose_mask(result[name], s, amount, f"local_masks: the mask for {name!r}")
     feedback.passed(
@@ -302,19 +330,39 @@ def check_local_masks(local_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> No
 def check_global_masks(global_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> None:
     """``global_masks(scores, amount)`` ranks all entries of all arrays together and prunes
     round(amount * total) lowest (ties: in the order of the dict, then by flat index)."""
-    for scores, amount, result, local, glob, differ in _scope_cases(global_masks, "global_masks", seed, shapes):
-        if differ and _same_masks(result, local):
-            raise CheckFailed(
-                "global_masks ranked each layer on its own (that is local_masks): global pruning puts the scores "
-                "of all layers in one ranking (np.concatenate the flattened arrays) and prunes "
-                f"round(amount * total) of them (amount={amount})."
-            )
-        by_name = global_unstructured_masks({name: scores[name] for name in sorted(scores)}, amount)
-        if list(scores) != sorted(scores) and _same_masks(result, by_name) and not _same_masks(result, glob):
-            raise CheckFailed(
-                "global_masks ranked the layers in sorted-name order: the ranking must follow the order of the "
-                "dict (iterate scores.items() as given): among equal scores, the earlier layer's entries go first."
-            )
+    cases = _scope_cases(global_masks, "global_masks", seed, shapes)
+    if _always(cases, lambda c: c[2], lambda c: c[3], lambda c: c[4]):
+        raise CheckFailed(
+            "global_masks ranked each layer on its own (that is local_masks): global pruning puts the scores of "
+            "all layers in one ranking (np.concatenate the flattened arrays) and prunes round(amount * total)."
+        )
+
+    def by_sorted_name(case):
+        scores, amount = case[0], case[1]
+        return global_unstructured_masks({name: scores[name] for name in sorted(scores)}, amount)
+
+    if _always(cases, lambda c: c[2], by_sorted_name, lambda c: c[4]):
+        raise CheckFailed(
+            "global_masks ranked the layers in sorted-name order: the ranking must follow the order of the "
+            "dict (iterate scores.items() as given): among equal scores, the earlier layer's entries go first."
+        )
+
+    def pruned(case):
+        return sum(int(np.count_nonzero(~case[2][name])) for name in case[0])
+
+    def per_layer(case):
+        return sum(prune_count(case[1], s.size) for s in case[0].values())
+
+    def total(case):
+        return prune_count(case[1], sum(s.size for s in case[0].values()))
+
+    if all(pruned(c) == per_layer(c) for c in cases) and any(per_layer(c) != total(c) for c in cases):
+        case = next(c for c in cases if per_layer(c) != total(c))
+        raise CheckFailed(
+            f"global_masks (amount={case[1]!r}) prunes {pruned(case)} entries, the sum of round(amount * n) over the "
+            f"layers: global pruning rounds once, over all entries: k = round(amount * total) = {total(case)}."
+        )
+    for scores, amount, result, _, _ in cases:
         flat_keep = np.concatenate([result[name].ravel() for name in scores])
         flat_scores = np.concatenate([s.ravel() for s in scores.values()])
         diagnose_mask(flat_keep, flat_scores, amount, "global_masks (all layers ranked together, in dict order)")

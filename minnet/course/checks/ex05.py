@@ -17,6 +17,7 @@ from ...prune.masks import slice_norms, structured_mask
 from .. import feedback
 from ..feedback import CheckFailed
 from .ex01 import call_keeping_inputs
+from .ex03 import count_mistakes
 
 # ------------------------------------------------------------------ task 1: neuron_mask
 
@@ -80,10 +81,26 @@ def check_neuron_mask(neuron_mask, seed: int = 0, shape=(8, 6), amount: float = 
             "(`keep = np.ones(out, dtype=bool)`, then `keep[pruned_indices] = False`), not indices."
         )
     feedback.expect_array(mask, "the mask", shape=(n_out,), dtype_kind="b")
-    if np.array_equal(mask, expected):
-        feedback.passed(f"neuron_mask: the {k} weakest of {n_out} neurons pruned (W {shape}, amount {amount})")
-        return
-    _diagnose_neuron_mask(mask, expected, W, amount, k)
+    if not np.array_equal(mask, expected):
+        _diagnose_neuron_mask(mask, expected, W, amount, k)
+    for edge_W, edge_amount in _edge_cases(seed):
+        edge_mask = call_keeping_inputs(neuron_mask, W=edge_W, amount=edge_amount)
+        feedback.expect_array(edge_mask, f"the mask for W {edge_W.shape}", shape=(edge_W.shape[1],), dtype_kind="b")
+        edge_expected = structured_mask(edge_W, float(edge_amount), axis=1).any(axis=0)
+        if not np.array_equal(edge_mask, edge_expected):
+            _diagnose_neuron_mask(edge_mask, edge_expected, edge_W, edge_amount, round(edge_amount * edge_W.shape[1]))
+    feedback.passed(f"neuron_mask: the {k} weakest of {n_out} neurons pruned (W {shape}, amount {amount})")
+
+
+def _edge_cases(seed: int):
+    """Cases every call also tries: more than 16 columns of equal norm (NumPy sorts
+    up to 16 entries stably even without kind="stable"), and amount * out ending in
+    exactly .5 with an even floor (round(2.5) = 2)."""
+    rng = np.random.default_rng(seed + 500)
+    tied = np.tile(rng.standard_normal((4, 1)), (1, 40))
+    tied[:, ::5] *= 2.0  # eight stronger columns among 32 equal ones
+    yield tied, 0.5
+    yield rng.standard_normal((3, 5)), 0.5
 
 
 def _diagnose_neuron_mask(mask, expected, W, amount, k) -> None:
@@ -111,16 +128,11 @@ def _diagnose_neuron_mask(mask, expected, W, amount, k) -> None:
             "sqrt(sum of w**2) over each column, as torch's ln_structured(n=2) and minnet's structured_mask do."
         )
     if len(pruned) != k:
-        floor = int(amount * n_out)
-        if len(pruned) == floor and floor != k:
-            hint = f"int(amount * out) = int({amount * n_out:g}) truncates to {floor}; use round(): k = {k}"
-        elif abs(len(pruned) - k) == 1:
-            hint = "an off-by-one in k or in the slice (`order[:k]` prunes exactly k)"
-        else:
-            hint = "the count should not depend on anything but amount and the number of columns"
+        explaining = [m for m, count in count_mistakes(amount, n_out, k).items() if count == len(pruned)]
+        hint = explaining[0] if len(explaining) == 1 else "exactly k must go"
         raise CheckFailed(
             f"you pruned {len(pruned)} neuron(s), expected k = round(amount * out) = round({amount} * {n_out}) = {k}: "
-            f"{hint}."
+            f"{hint}"
         )
     differing = np.flatnonzero(mask != expected)
     if np.all(np.isclose(l2[differing], l2[differing[0]], rtol=1e-12, atol=0)):
@@ -170,8 +182,9 @@ def check_shrink_two_layer(shrink_two_layer, seed: int = 0, sizes=(8, 6, 3), n_p
         )
     if W1s.shape == (n_in, hidden - kept) and hidden - kept != kept:
         raise CheckFailed(
-            f"W1_small has {hidden - kept} columns, the number of PRUNED neurons: keep is True for the neurons to "
-            "KEEP, so select `W1[:, keep]` (not `~keep`)."
+            f"W1_small has {hidden - kept} columns, the number of PRUNED neurons: it holds the pruned ones. keep is "
+            "True for the neurons to KEEP: select them with `W1[:, keep]` (`W1[:, ~keep]`, or np.delete with the "
+            "keep mask, removes the kept ones instead)."
         )
     if W1s.shape != (n_in, kept):
         raise CheckFailed(

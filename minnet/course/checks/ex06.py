@@ -319,6 +319,16 @@ def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
         raise CheckFailed(f"return a list of (sparsity, accuracy) pairs, one per kept round, got {result!r:.80}")
     records = [(_as_float(a, "a sparsity"), _as_float(b, "an accuracy")) for a, b in result]
     limit = s.curve[0] - max_drop
+    formula = [1 - (1 - step_fraction) ** r for r in range(1, len(records) + 1)]
+    if (
+        records
+        and np.allclose([a for a, _ in records], s.curve[1 : len(records) + 1])
+        and np.allclose([b for _, b in records], formula, atol=0.005)
+        and not np.allclose(formula, s.curve[1 : len(records) + 1])
+    ):
+        raise CheckFailed(
+            "your pairs are (accuracy, sparsity): return (sparsity, accuracy) for each kept round, sparsity first."
+        )
     final_rounds = s.rounds_of(s.model)
     if final_rounds == stop:
         raise CheckFailed(
@@ -333,15 +343,29 @@ def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
             "rounds you kept."
         )
     if below:
+        hint = "a round is kept only while its accuracy >= start - max_drop, the START measured once before the loop"
+        if len(records) + 1 == _first_break(s.curve, lambda r: s.curve[r - 1] - max_drop):
+            hint = (
+                "compare every round with the accuracy of the unpruned model (measured once before the loop), "
+                "not with the previous round's"
+            )
         raise CheckFailed(
             f"you kept round(s) {below}, whose accuracy is more than max_drop = {max_drop} below the START accuracy "
-            f"{s.curve[0]}: compare every round with the accuracy of the unpruned model (measured once before the "
-            "loop), not with the previous round's."
+            f"{s.curve[0]}: {hint}."
         )
     if len(records) < stop - 1:
+        hint = "stop only when accuracy < start - max_drop"
+        stopped_at = len(records) + 1
+        relative = _first_break(s.curve, lambda r: s.curve[0] * (1 - max_drop))
+        at_the_limit = next((r for r in range(1, len(s.curve)) if s.curve[r] <= limit), None)  # `<=` for `<`
+        if stopped_at == relative and stopped_at != at_the_limit:
+            hint = (
+                "you stopped when accuracy < start * (1 - max_drop), a RELATIVE drop; max_drop is in accuracy "
+                "units: stop when accuracy < start - max_drop"
+            )
         raise CheckFailed(
             f"you stopped after round {len(records) + 1}, but rounds 1..{stop - 1} stay within the budget "
-            f"(accuracy >= start - max_drop = {limit:.4f}); stop only when accuracy < start - max_drop."
+            f"(accuracy >= start - max_drop = {limit:.4f}): {hint}."
         )
     if final_rounds != stop - 1:
         raise CheckFailed(
@@ -363,6 +387,11 @@ def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
             f"1 - (1 - f) ** r, as in task 2), got {np.round(sparsities, 4).tolist()}."
         )
     return stop, formula
+
+
+def _first_break(curve, threshold) -> int | None:
+    """The first round r >= 1 whose accuracy ``curve[r]`` is below ``threshold(r)``."""
+    return next((r for r in range(1, len(curve)) if curve[r] < threshold(r)), None)
 
 
 feedback.guard_checks(globals())

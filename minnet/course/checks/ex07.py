@@ -88,9 +88,9 @@ def check_rewind(rewind, seed: int = 0, sizes=(10, 12, 12, 4), snapshot_pruned: 
         lost = [f"{i}.{k}" for i, (layer, m) in enumerate(zip(model.layers, masks)) for k in m if k not in layer.masks]
         if lost:
             raise CheckFailed(
-                f"the model lost its masks ({', '.join(lost)} have none now): `model.load_state_dict(snapshot)` "
-                "replaces the masks with the snapshot's (an early snapshot has none), so the pruned weights would "
-                "grow back in training. Keep the current masks: copy only the values, times the current mask."
+                f"the model lost its masks ({', '.join(lost)} have none now), so the pruned weights would grow back "
+                "in training. Keep the current masks (`model.load_state_dict(snapshot)` would replace them with the "
+                "snapshot's, and an early snapshot has none): copy only the values, times the current mask."
             )
         raise CheckFailed(
             "the masks changed: they are now the snapshot's (older) masks. `model.load_state_dict(snapshot)` "

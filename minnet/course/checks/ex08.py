@@ -33,6 +33,7 @@ CASES = [
     ([0.5, 0.7, 0.9], [0.90, 0.85, 0.80], 0.95, 0.01, "no sparsity within budget"),
     ([0.25, 0.5, 0.75], [0.75, 0.5, 0.25], 0.75, 0.25, "an accuracy exactly at the budget"),
     ([0.3, 0.6, 0.8], [0.953, 0.951, 0.93], 0.95, 0.005, "pruned networks more accurate than the dense one"),
+    ([0.2, 0.4, 0.6], [0.85, 0.805, 0.7], 0.9, 0.1, "a budget of ten points"),
 ]
 
 
@@ -75,73 +76,104 @@ def _random_cases(seed: int, n: int = 6):
 def check_prune_potential(prune_potential, seed: int | None = None) -> None:
     """``prune_potential(sparsities, accuracies, dense_accuracy, budget)`` returns the
     largest sparsity whose accuracy >= dense_accuracy - budget, or 0.0 if none.
-    Without ``seed`` four designed curves (as lists); with ``seed`` random curves
-    as NumPy arrays."""
+    Without ``seed`` designed curves (as lists); with ``seed`` random curves as
+    NumPy arrays."""
     cases = CASES if seed is None else _random_cases(seed)
+    answers = []
     for s, a, dense, budget, about in cases:
         expected = reference_potential(s, a, dense, budget)
-        where = (
-            f"for {about}: sparsities {np.round(np.asarray(s, float), 3).tolist()}, accuracies "
-            f"{np.round(np.asarray(a, float), 4).tolist()}, dense {dense:.4g}, budget {budget}"
-        )
         try:
             got = feedback.call(prune_potential, s, a, dense, budget)
         except ValueError as exc:
             if expected == 0.0:
                 raise CheckFailed(
-                    f"{where}, your function raised ValueError ({exc}): when no sparsity is within budget, there is "
-                    "nothing to take the max of; return 0.0 (the dense network, no pruning)."
+                    f"{_where(s, a, dense, budget, about)}, your function raised ValueError ({exc}): when no sparsity "
+                    "is within budget, there is nothing to take the max of; return 0.0 (the dense network, no pruning)."
                 ) from exc
             raise
         if got is None or isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
             hint = " When no sparsity is within budget, return 0.0." if expected == 0.0 else ""
-            raise CheckFailed(f"{where}: return a sparsity (a float), got {got!r}.{hint}")
+            raise CheckFailed(f"{_where(s, a, dense, budget, about)}: return a sparsity (a float), got {got!r}.{hint}")
         got = float(got)
-        if np.isclose(got, expected, rtol=0, atol=1e-12):
-            continue
-        _diagnose_potential(got, expected, s, a, dense, budget, where)
+        if not any(np.isclose(got, x) for x in s) and got != 0.0:
+            hint = "a prune potential is one of the sparsities of the grid (or 0.0 when none is within budget)"
+            if any(np.isclose(got, x) for x in a):
+                hint = "that is an accuracy; return the SPARSITY at which the accuracy is still within budget"
+            where = _where(s, a, dense, budget, about)
+            raise CheckFailed(f"{where}, you returned {got:g}, expected {expected:g}: {hint}")
+        answers.append(got)
+    wrong = [i for i, (got, case) in enumerate(zip(answers, cases)) if not _same(got, reference_potential(*case[:4]))]
+    if wrong:
+        _diagnose_potential(answers, cases, wrong[0])
     feedback.passed(f"prune_potential: right on {len(cases)} curves" + ("" if seed is None else f" (seed {seed})"))
 
 
-def _diagnose_potential(got, expected, s, a, dense, budget, where) -> None:
-    def fail(hint):
-        raise CheckFailed(f"{where}, you returned {got:g}, expected {expected:g}: {hint}")
+def _where(s, a, dense, budget, about) -> str:
+    return (
+        f"for {about}: sparsities {np.round(np.asarray(s, float), 3).tolist()}, accuracies "
+        f"{np.round(np.asarray(a, float), 4).tolist()}, dense {dense:.4g}, budget {budget}"
+    )
 
-    if not any(np.isclose(got, x) for x in s) and got != 0.0:
-        if any(np.isclose(got, x) for x in a):
-            fail("that is an accuracy; return the SPARSITY at which the accuracy is still within budget")
-        fail("a prune potential is one of the sparsities of the grid (or 0.0 when none is within budget)")
-    first = _first_failure(s, a, dense, budget)
-    if first is not None and np.isclose(got, first):
-        fail(
-            "that is the first sparsity whose accuracy is BELOW dense_accuracy - budget; the prune potential is "
-            "the largest sparsity that is still within the budget"
-        )
-    if np.isclose(got, _last_before_failure(s, a, dense, budget)):
-        fail(
-            "you stopped at the first sparsity outside the budget. The prune potential is the LARGEST sparsity "
-            "within budget over the whole grid: a larger sparsity whose accuracy recovers counts too"
-        )
-    if np.isclose(got, _strict(s, a, dense, budget)):
-        fail("an accuracy exactly at dense_accuracy - budget is still within budget: compare with >=, not >")
-    if np.isclose(got, reference_potential(s, a, dense, budget / 100)):
-        fail(
-            f"you divided the budget by 100 (as if {budget} were in percentage points). budget is a fraction, "
-            "like the accuracies: 0.005 is half a point, so the threshold is dense_accuracy - budget"
-        )
-    if np.isclose(got, reference_potential(s, a, dense, min(budget * 100, 1.0))):
-        fail(
-            f"you multiplied the budget by 100: budget is already a fraction like the accuracies ({budget} = "
-            f"{budget * 100:g} points); the threshold is dense_accuracy - budget"
-        )
-    if np.isclose(got, _strict(s, a, dense, budget)):
-        fail("an accuracy exactly at dense_accuracy - budget is still within budget: compare with >=, not >")
-    if np.isclose(got, _not_above_dense(s, a, dense, budget)):
-        fail(
-            "a pruned network MORE accurate than the dense one is within budget too (pruning sometimes helps a "
-            "little): the only bound is accuracy >= dense_accuracy - budget"
-        )
-    fail("the prune potential is max(sparsity for which accuracy >= dense_accuracy - budget), else 0.0")
+
+def _same(x, y) -> bool:
+    return bool(np.isclose(x, y, rtol=0, atol=1e-12))
+
+
+# Known mistakes: (what the learner's function computes instead, the hint for it).
+MISTAKES = [
+    (
+        lambda s, a, dense, budget: _first_failure(s, a, dense, budget),
+        "that is the first sparsity whose accuracy is BELOW dense_accuracy - budget; the prune potential is the "
+        "largest sparsity that is still within the budget",
+    ),
+    (
+        lambda s, a, dense, budget: _last_before_failure(s, a, dense, budget),
+        "you stopped at the first sparsity outside the budget. The prune potential is the LARGEST sparsity within "
+        "budget over the whole grid: a larger sparsity whose accuracy recovers counts too",
+    ),
+    (
+        lambda s, a, dense, budget: _strict(s, a, dense, budget),
+        "an accuracy exactly at dense_accuracy - budget is still within budget: compare with >=, not >",
+    ),
+    (
+        lambda s, a, dense, budget: reference_potential(s, a, dense, budget / 100),
+        "you divided the budget by 100 (as if it were in percentage points). budget is a fraction, like the "
+        "accuracies: 0.005 is half a point, so the threshold is dense_accuracy - budget",
+    ),
+    (
+        lambda s, a, dense, budget: reference_potential(s, a, dense, min(budget * 100, 1.0)),
+        "you multiplied the budget by 100: budget is already a fraction like the accuracies; the threshold is "
+        "dense_accuracy - budget",
+    ),
+    (
+        lambda s, a, dense, budget: reference_potential(s, a, dense, dense * budget),
+        "you used a RELATIVE budget, accuracy >= dense_accuracy * (1 - budget); budget is in accuracy units: the "
+        "threshold is dense_accuracy - budget",
+    ),
+    (
+        lambda s, a, dense, budget: _not_above_dense(s, a, dense, budget),
+        "a pruned network MORE accurate than the dense one is within budget too (pruning sometimes helps a little): "
+        "the only bound is accuracy >= dense_accuracy - budget",
+    ),
+]
+
+
+def _diagnose_potential(answers, cases, first_wrong: int) -> None:
+    """Fail on the first wrong case, naming a known mistake only if it alone
+    reproduces the learner's answers on every case."""
+    explaining = [
+        hint for mistake, hint in MISTAKES if all(_same(got, mistake(*case[:4])) for got, case in zip(answers, cases))
+    ]
+    s, a, dense, budget, about = cases[first_wrong]
+    hint = (
+        explaining[0]
+        if len(explaining) == 1
+        else ("the prune potential is the largest sparsity whose accuracy >= dense_accuracy - budget, else 0.0")
+    )
+    raise CheckFailed(
+        f"{_where(s, a, dense, budget, about)}, you returned {answers[first_wrong]:g}, expected "
+        f"{reference_potential(s, a, dense, budget):g}: {hint}"
+    )
 
 
 # ------------------------------------------------------------------ task 2: accuracy_under_shift
@@ -228,7 +260,21 @@ def check_clean_vs_shifted(
     data. Both values are sparsities of the grid (or 0.0)."""
     sparsities = list(sparsities)
     before = trained.state_dict()
-    got = feedback.call(clean_vs_shifted, trained, train, val, sparsities, kind, severity, budget, rng)
+    shift_calls, budgets = [], []
+
+    # Tasks 1 and 2 are replaced by the reference (a mistake there costs those tasks
+    # only), recording how the learner calls them.
+    def recorded_accuracy_under_shift(model, X, y, kind, severity, rng):
+        shift_calls.append((kind, severity, rng))
+        return evaluate(model, shift(X, kind, severity, rng=rng), y).accuracy
+
+    def recorded_prune_potential(sparsities, accuracies, dense_accuracy, budget):
+        budgets.append(budget)
+        return reference_potential(sparsities, accuracies, dense_accuracy, budget)
+
+    earlier = {"accuracy_under_shift": recorded_accuracy_under_shift, "prune_potential": recorded_prune_potential}
+    with feedback.earlier_tasks_replaced(clean_vs_shifted, earlier):
+        got = feedback.call(clean_vs_shifted, trained, train, val, sparsities, kind, severity, budget, rng)
     after = trained.state_dict()
     if set(after) != set(before) or any(not np.array_equal(after[k], before[k]) for k in before):
         raise CheckFailed(
@@ -247,6 +293,19 @@ def check_clean_vs_shifted(
                 "sparsity of the grid, the largest one within budget."
             )
         values.append(float(value))
+    other_shifts = sorted({c for c in shift_calls if c != (kind, severity, rng)}, key=repr)
+    if other_shifts:
+        raise CheckFailed(
+            f"you called accuracy_under_shift with (kind, severity, rng) = {other_shifts[0]!r} for some network, "
+            f"but the caller asked for {(kind, severity, rng)!r}: measure the dense network and every pruned one on "
+            "the same shifted data, with the arguments as given."
+        )
+    other_budgets = [b for b in budgets if not (isinstance(b, numbers.Real) and np.isclose(float(b), budget))]
+    if other_budgets:
+        raise CheckFailed(
+            f"you passed budget={other_budgets[0]!r} to prune_potential, but the caller's budget is {budget}: pass "
+            "it on as given (a fraction, like the accuracies)."
+        )
     clean, shifted, dense_clean, dense_shifted = _curves(trained, train, val, sparsities, kind, severity, rng)
     expected = (
         reference_potential(sparsities, clean, dense_clean, budget),
@@ -280,9 +339,11 @@ def check_clean_vs_shifted(
             f"accuracy_under_shift) and evaluate the dense and every pruned network on them{curves}."
         )
     no_tune = _curves(trained, train, val, sparsities, kind, severity, rng, fine_tune=False)
-    if np.isclose(values[0], reference_potential(sparsities, no_tune[0], no_tune[2], budget)) and not np.isclose(
-        values[0], expected[0]
-    ):
+    untuned = (
+        reference_potential(sparsities, no_tune[0], no_tune[2], budget),
+        reference_potential(sparsities, no_tune[1], no_tune[3], budget),
+    )
+    if np.allclose(values, untuned) and not np.isclose(values[0], expected[0]):
         raise CheckFailed(
             f"your clean potential {values[0]:g} is what pruning WITHOUT fine-tuning gives (expected {expected[0]:g}): "
             "after pruning each copy, fine-tune it for 1 epoch, `minnet.fit(model, X, y, epochs=1, "

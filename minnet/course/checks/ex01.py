@@ -12,8 +12,6 @@ checks of exercises 03 and 04.
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from ...gradcheck import norm_rel_error, numerical_gradient
@@ -22,80 +20,12 @@ from ...losses import softmax
 from ...losses import softmax_cross_entropy as reference_loss
 from .. import feedback
 from ..feedback import CheckFailed
+from .common import RANDOM_CASES, agrees_on_random_cases, call_keeping_inputs, first_mistake
 
 GRADIENT_TOLERANCE = 1e-6  # the check's own comparison, whole arrays
 # what the learner's gradient_check must report: elementwise rel_error is noisier (an entry near 0
 # turns rounding noise into a ratio), so "small" has a margin; a real bug gives ~0.3 or more
 REPORTED_SMALL, REPORTED_LARGE = 1e-5, 1e-2
-
-
-def call_keeping_inputs(fn, **args):
-    """Call ``fn`` with ``args`` (by position, in order) through ``feedback.call``,
-    with NumPy's float warnings silenced (an overflow is diagnosed by the check,
-    not printed), and fail if the function changed one of its array arguments,
-    or an array inside a dict, list or tuple argument."""
-    before = {name: copy.deepcopy(value) for name, value in args.items() if _holds_arrays(value)}
-    with np.errstate(all="ignore"):
-        out = feedback.call(fn, *args.values())
-    for name, value in before.items():
-        if not _same_contents(args[name], value):
-            inside = "" if isinstance(value, np.ndarray) else " (an array inside it)"
-            raise CheckFailed(
-                f"`{getattr(fn, '__name__', 'your function')}` changed its argument `{name}`{inside} in place "
-                f"(`-=`, `*=`, `.sort()`, `[...] = ...` on it or on a view such as `.reshape(-1)`): the caller "
-                "still needs the original. Compute a new array instead (`np.sort(a)`, `a - ...` make copies), "
-                "or start from a `.copy()`."
-            )
-    return out
-
-
-def _holds_arrays(value) -> bool:
-    if isinstance(value, np.ndarray):
-        return True
-    if isinstance(value, dict):
-        return any(_holds_arrays(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_arrays(v) for v in value)
-    return False
-
-
-def _same_contents(value, saved) -> bool:
-    """``value`` still holds what ``saved`` (a deep copy taken before the call) holds."""
-    if isinstance(saved, np.ndarray):
-        return (
-            isinstance(value, np.ndarray)
-            and value.shape == saved.shape
-            and value.dtype == saved.dtype
-            and np.array_equal(value, saved, equal_nan=saved.dtype.kind in "fc")
-        )
-    if isinstance(saved, dict):
-        return (
-            isinstance(value, dict)
-            and list(value) == list(saved)
-            and all(_same_contents(value[k], saved[k]) for k in saved)
-        )
-    if isinstance(saved, (list, tuple)):
-        return len(value) == len(saved) and all(_same_contents(v, w) for v, w in zip(value, saved))
-    return True
-
-
-def matches(value, candidate, atol: float = 1e-8, rtol: float = 1e-6) -> bool:
-    """``value`` has ``candidate``'s shape and values (NaN never matches)."""
-    value, candidate = np.asarray(value), np.asarray(candidate)
-    if value.shape != candidate.shape or value.dtype.kind not in "fiub":
-        return False
-    with np.errstate(all="ignore"):
-        return bool(np.allclose(value, candidate, atol=atol, rtol=rtol))
-
-
-def first_mistake(value, expected, mistakes) -> str | None:
-    """The hint of the first ``(candidate, hint)`` in ``mistakes`` that ``value`` matches.
-    A candidate that equals ``expected`` (a mistake that makes no difference on these
-    inputs, such as dividing by N = 1) or is None is skipped."""
-    for candidate, hint in mistakes:
-        if candidate is not None and not matches(candidate, expected) and matches(value, candidate):
-            return hint
-    return None
 
 
 def _inputs(seed: int, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -171,7 +101,10 @@ def check_dense_forward(dense_forward, seed: int = 0, shape=(4, 5, 3)) -> None:
         )
         feedback.expect(hint is None, f"dense_forward gives the wrong values. {hint}")
         feedback.expect_close(y, expected, "the output of dense_forward", "It should be `x @ W + b`.")
-    feedback.passed(f"dense_forward: x @ W + b is right, for shape (N, in, out) = {tuple(shape)} and a square W")
+    n = agrees_on_random_cases(dense_forward, lambda x, W, b: x @ W + b, _random_layers(seed, "b"), "dense_forward")
+    feedback.passed(
+        f"dense_forward: x @ W + b is right, for shape (N, in, out) = {tuple(shape)}, a square W and {n} random cases"
+    )
 
 
 # -- task 2 ------------------------------------------------------------------------------------------
@@ -258,7 +191,13 @@ def check_dense_backward(dense_backward, seed: int = 0, shape=(4, 5, 3)) -> None
         feedback.expect(hint is None, hint or "")
         feedback.expect_array(grad_x, "grad_x", shape=x.shape, dtype_kind="f")
         feedback.expect_close(grad_x, exp_x, "grad_x", "It should be `grad_out @ W.T` (shape (N, in), like x).")
-    feedback.passed(f"dense_backward: grad_x, grad_W and grad_b are right, for shape (N, in, out) = {tuple(shape)}")
+    n = agrees_on_random_cases(
+        dense_backward, _reference_dense_backward, _random_layers(seed, "grad_out"), "dense_backward"
+    )
+    feedback.passed(
+        f"dense_backward: grad_x, grad_W and grad_b are right, for shape (N, in, out) = {tuple(shape)} "
+        f"and {n} random cases"
+    )
 
 
 # -- task 3 ------------------------------------------------------------------------------------------
@@ -370,8 +309,10 @@ def check_softmax_cross_entropy(softmax_cross_entropy, seed: int = 0, shape=(6, 
     far = logits.copy()
     far[np.arange(n), labels] -= 1000.0
     _check_loss_on(fn, far, labels, "far")
+    cases = agrees_on_random_cases(fn, reference_loss, _random_logits(seed), "softmax_cross_entropy")
     feedback.passed(
-        f"softmax_cross_entropy: loss and gradient are right and stable for logits ~1000, (N, C) = {(n, c)}"
+        f"softmax_cross_entropy: loss and gradient are right and stable for logits ~1000, (N, C) = {(n, c)}, "
+        f"and {cases} random cases"
     )
 
 
@@ -468,9 +409,10 @@ def _check_loss_and_grads(loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> Non
             "against centred differences of your own loss. Pass the gradient of the loss wrt the LOGITS "
             "(the second thing softmax_cross_entropy returns) into dense_backward.",
         )
+    cases = agrees_on_random_cases(loss_and_grads, _correct_loss_and_grads, _random_classifiers(seed), "loss_and_grads")
     feedback.passed(
         f"loss_and_grads: grad_W and grad_b agree with centred differences of your loss "
-        f"(relative error <= {GRADIENT_TOLERANCE:g}), (N, in, C) = {(n, n_in, c)}"
+        f"(relative error <= {GRADIENT_TOLERANCE:g}), (N, in, C) = {(n, n_in, c)}, and {cases} random cases"
     )
 
 
@@ -551,6 +493,46 @@ def check_gradient_check(gradient_check, loss_and_grads=None, seed: int = 0, sha
             "rel_error(a, b) = max |a - b| / (|a| + |b|)."
         )
     feedback.passed("gradient_check: tiny errors for your gradients, large ones for a broken grad_W or grad_b")
+
+
+# -- random cases ---------------------------------------------------------------------------------
+
+
+def _random_layers(seed: int, third: str):
+    """x (N, in), W (in, out) and a third array: the bias b (out,) or grad_out (N, out);
+    sizes 1..7, float64 and float32 alternately."""
+    gen = np.random.default_rng([seed, 101])
+    for i in range(RANDOM_CASES):
+        n, n_in, n_out = (int(v) for v in gen.integers(1, 8, size=3))
+        dtype = (np.float64, np.float32)[i % 2]
+        last = gen.standard_normal(n_out if third == "b" else (n, n_out))
+        yield {
+            "x": gen.standard_normal((n, n_in)).astype(dtype),
+            "W": gen.standard_normal((n_in, n_out)).astype(dtype),
+            third: last.astype(dtype),
+        }
+
+
+def _random_logits(seed: int):
+    """Logits (N, C) whose rows sit at different heights (0 or +-1000) and scales."""
+    gen = np.random.default_rng([seed, 102])
+    for _ in range(RANDOM_CASES):
+        n, c = int(gen.integers(1, 9)), int(gen.integers(2, 8))
+        heights = gen.choice([0.0, 1000.0, -1000.0], size=(n, 1))
+        logits = gen.standard_normal((n, c)) * gen.choice([0.1, 1.0, 10.0]) + heights
+        yield {"logits": logits, "labels": gen.integers(0, c, n)}
+
+
+def _random_classifiers(seed: int):
+    gen = np.random.default_rng([seed, 103])
+    for _ in range(RANDOM_CASES):
+        n, n_in, c = int(gen.integers(1, 7)), int(gen.integers(1, 6)), int(gen.integers(2, 6))
+        yield {
+            "x": gen.standard_normal((n, n_in)),
+            "W": gen.standard_normal((n_in, c)),
+            "b": gen.standard_normal(c),
+            "labels": gen.integers(0, c, n),
+        }
 
 
 feedback.guard_checks(globals())

@@ -3,21 +3,27 @@
 
 The scores are checked against their definitions, computed here; the masks
 against ``minnet.prune.masks`` (exactly k = round(amount * n) lowest scores
-pruned, ties by flat index, True = kept). ``diagnose_mask`` names the usual
-mistakes of a keep-mask and is shared with the checks of exercise 04.
+pruned, ties by flat index, True = kept). ``common.diagnose_mask`` names the
+usual mistakes of a keep-mask, for exercises 04 and 05 too.
 """
 
 from __future__ import annotations
-
-import math
-import numbers
 
 import numpy as np
 
 from ...prune.masks import global_unstructured_masks, prune_count, unstructured_mask
 from .. import feedback
 from ..feedback import CheckFailed
-from .ex01 import call_keeping_inputs, first_mistake
+from .common import (
+    RANDOM_CASES,
+    agrees_on_random_cases,
+    call_keeping_inputs,
+    check_mask_array,
+    diagnose_mask,
+    first_mistake,
+    random_amount,
+    random_scores,
+)
 
 # -- tasks 1 and 2: weight scores ------------------------------------------------------------------
 
@@ -57,7 +63,8 @@ def check_magnitude_scores(magnitude_scores, seed: int = 0, shape=(5, 4)) -> Non
         raise CheckFailed(f"the scores have shape {scores.shape}, W has {W.shape}: keep W's shape (no flatten).")
     feedback.expect_array(scores, "the scores", shape=W.shape, dtype_kind="f")
     feedback.expect_close(scores, expected, "the scores", "They should be |w|, entry by entry.")
-    feedback.passed(f"magnitude_scores: |w|, for W of shape {W.shape}")
+    n = agrees_on_random_cases(magnitude_scores, np.abs, _random_weights(seed, with_grad=False), "magnitude_scores")
+    feedback.passed(f"magnitude_scores: |w|, for W of shape {W.shape} and {n} random cases")
 
 
 def check_taylor_scores(taylor_scores, seed: int = 0, shape=(5, 4)) -> None:
@@ -88,7 +95,10 @@ def check_taylor_scores(taylor_scores, seed: int = 0, shape=(5, 4)) -> None:
     feedback.expect_close(
         scores, expected, "the scores", "They should be |w * g|, entry by entry (not a matrix product)."
     )
-    feedback.passed(f"taylor_scores: |w * g|, for W of shape {W.shape}")
+    n = agrees_on_random_cases(
+        taylor_scores, lambda W, grad: np.abs(W * grad), _random_weights(seed, with_grad=True), "taylor_scores"
+    )
+    feedback.passed(f"taylor_scores: |w * g|, for W of shape {W.shape} and {n} random cases")
 
 
 # -- task 3: APoZ --------------------------------------------------------------------------------
@@ -147,93 +157,12 @@ def check_apoz_scores(apoz_scores, seed: int = 0, shape=(12, 5)) -> None:
     feedback.expect(hint is None, f"apoz_scores is wrong. {hint}")
     feedback.expect_array(scores, "the scores", shape=(units,), dtype_kind="f")
     feedback.expect_close(scores, expected, "the scores", "They should be 1 - mean(activations == 0, axis=0).")
-    feedback.passed(f"apoz_scores: 1 - APoZ per unit (a dead unit scores 0), activations of shape {acts.shape}")
-
-
-# -- masks: shared diagnosis -------------------------------------------------------------------
-
-
-def diagnose_mask(keep, scores, amount, what: str = "the mask", other_counts: dict | None = None) -> None:
-    """Fail, naming the likely mistake, unless ``keep`` is the keep-mask that prunes
-    exactly the k lowest ``scores`` (k from ``amount`` and ``scores.size``), ties by
-    flat index. ``keep`` must already be a bool array of ``scores``' shape.
-
-    A wrong count is blamed on a mistake only when that mistake alone explains it:
-    ``other_counts`` maps further known mistakes (their message) to the count they
-    give; when two of them give the same count the message says only what differs."""
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    keep = np.asarray(keep).ravel()
-    expected = unstructured_mask(scores, amount)
-    if np.array_equal(keep, expected):
-        return
-    n, k, pruned = scores.size, prune_count(amount, scores.size), int(np.count_nonzero(~keep))
-    ascending = np.sort(scores)
-
-    def fail(message: str):
-        raise CheckFailed(f"{what} is wrong (amount={amount!r}, {n} entries): {message}")
-
-    if np.array_equal(keep, ~expected):
-        fail("it is the mask of the PRUNED entries. True must mean KEPT: return the opposite (`~mask`).")
-    if 0 < k and pruned != k and np.array_equal(keep, scores > ascending[k - 1]):
-        fail(
-            f"it prunes every score <= the k-th smallest ({pruned} entries instead of k = {k}): with ties, a "
-            "threshold cannot cut at exactly k. Sort with np.argsort(..., kind='stable') and prune the first k."
-        )
-    if k < n and pruned != k and np.array_equal(keep, scores >= ascending[k]):
-        fail(
-            f"it prunes only the scores < the (k+1)-th smallest ({pruned} entries instead of k = {k}): with "
-            "ties, a threshold cannot cut at exactly k. Sort with np.argsort(..., kind='stable') and prune the first k."
-        )
-    if pruned != k:
-        known = count_mistakes(amount, n, k)
-        known.update(other_counts or {})
-        explaining = [message for message, count in known.items() if count == pruned and count != k]
-        if len(explaining) == 1:
-            fail(f"it prunes {pruned} entries. {explaining[0]}")
-        exact = "" if isinstance(amount, numbers.Integral) else f" (amount * n = {amount} * {n} = {amount * n:.4g})"
-        more = "more" if pruned > k else "fewer"
-        fail(f"it prunes {pruned} entries, {abs(pruned - k)} {more} than k = {k}: exactly k must go{exact}.")
-    pruned_values = np.sort(scores[~keep])
-    if k and np.array_equal(pruned_values, ascending[n - k :]) and not np.array_equal(pruned_values, ascending[:k]):
-        fail("it prunes the LARGEST scores. Pruning removes the least important entries: the k lowest scores.")
-    if np.array_equal(pruned_values, ascending[:k]):
-        fail(
-            "it prunes the right number of lowest scores, but picks other entries among EQUAL scores: ties go "
-            "by flat index, the lower index pruned first. Use np.argsort(flat, kind='stable') on the flattened scores."
-        )
-    fail(f"it prunes the right number ({k}) but not the k lowest scores: the pruned ones are not all <= the kept ones.")
-
-
-def count_mistakes(amount, n: int, k: int) -> dict[str, int]:
-    """The usual wrong counts for ``amount`` of ``n`` entries: message -> count."""
-    if isinstance(amount, numbers.Integral):
-        as_fraction = min(round(float(amount) * n), n)
-        return {f"An int amount is a count: prune exactly {k}, not round(amount * n).": as_fraction}
-    exact = amount * n
-    mistakes = {
-        f"amount is the share to PRUNE, not the share to keep: k = round(amount * n) = {k}.": n - k,
-        f"amount * n = {amount} * {n} = {exact:.4g}, and k = round({exact:.4g}) = {k}: you rounded with floor "
-        "or int().": math.floor(exact),
-    }
-    if exact % 1 == 0.5:  # ceil and int(x + 0.5) agree here: both round the half up
-        mistakes[
-            f"amount * n = {exact:g} ends in .5, and Python's round() rounds halves to the even neighbour: "
-            f"k = round({exact:g}) = {k}. You rounded the .5 up (ceil, or int(x + 0.5)): use round()."
-        ] = math.floor(exact) + 1
-    else:
-        ceil = f"amount * n = {amount} * {n} = {exact:.4g}, and k = round({exact:.4g}) = {k}: you rounded with ceil."
-        mistakes[ceil] = math.ceil(exact)
-    return mistakes
-
-
-def check_mask_array(keep, shape, what: str) -> np.ndarray:
-    """``keep`` is a bool array of ``shape``, else fail naming what it is."""
-    feedback.expect_array(keep, what, dtype_kind=None)
-    if keep.dtype != bool:
-        kind = "0/1 numbers" if keep.dtype.kind in "iuf" else f"dtype {keep.dtype}"
-        raise CheckFailed(f"{what} should be a bool array (True = kept), got {kind}: compare, or use dtype=bool.")
-    feedback.expect_array(keep, what, shape=shape)
-    return keep
+    n = agrees_on_random_cases(
+        apoz_scores, lambda a: 1.0 - np.mean(a == 0, axis=0), _random_activations(seed), "apoz_scores"
+    )
+    feedback.passed(
+        f"apoz_scores: 1 - APoZ per unit (a dead unit scores 0), activations of shape {acts.shape} and {n} random cases"
+    )
 
 
 def _check_mask_dict(result, scores: dict, fn_name: str) -> dict:
@@ -322,8 +251,10 @@ def check_local_masks(local_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> No
     for scores, amount, result, _, _ in cases:
         for name, s in scores.items():
             diagnose_mask(result[name], s, amount, f"local_masks: the mask for {name!r}")
+    n = agrees_on_random_cases(local_masks, _reference_local, _random_score_dicts(seed), "local_masks")
     feedback.passed(
-        f"local_masks: round(amount * n) lowest of each layer, ties by index, True = kept; shapes {tuple(shapes)}"
+        f"local_masks: round(amount * n) lowest of each layer, ties by index, True = kept; shapes {tuple(shapes)} "
+        f"and {n} random cases"
     )
 
 
@@ -366,9 +297,54 @@ def check_global_masks(global_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> 
         flat_keep = np.concatenate([result[name].ravel() for name in scores])
         flat_scores = np.concatenate([s.ravel() for s in scores.values()])
         diagnose_mask(flat_keep, flat_scores, amount, "global_masks (all layers ranked together, in dict order)")
+    n = agrees_on_random_cases(global_masks, global_unstructured_masks, _random_score_dicts(seed), "global_masks")
     feedback.passed(
-        f"global_masks: round(amount * total) lowest over all layers, ties by position; shapes {tuple(shapes)}"
+        f"global_masks: round(amount * total) lowest over all layers, ties by position; shapes {tuple(shapes)} "
+        f"and {n} random cases"
     )
+
+
+# -- random cases ---------------------------------------------------------------------------------
+
+
+def _random_weights(seed: int, with_grad: bool):
+    """Weights of 1 to 4 dimensions (sizes 1..5, some exact zeros), float64 and
+    float32 alternately, and a gradient of the same shape and dtype."""
+    gen = np.random.default_rng([seed, 301])
+    for i in range(RANDOM_CASES):
+        shape = tuple(int(v) for v in gen.integers(1, 6, size=int(gen.integers(1, 5))))
+        dtype = (np.float64, np.float32)[i % 2]
+        W = gen.standard_normal(shape) * (gen.random(shape) > 0.2)
+        case = {"W": W.astype(dtype)}
+        if with_grad:
+            case["grad"] = gen.standard_normal(shape).astype(dtype)
+        yield case
+
+
+def _random_activations(seed: int):
+    """Post-ReLU activations (N, units), N and units 1..10, some units dead."""
+    gen = np.random.default_rng([seed, 302])
+    for i in range(RANDOM_CASES):
+        n, units = int(gen.integers(1, 11)), int(gen.integers(1, 9))
+        acts = np.maximum(gen.standard_normal((n, units)) + gen.normal(0, 1, units), 0.0)
+        acts[:, gen.random(units) < 0.2] = 0.0
+        yield {"activations": acts.astype((np.float64, np.float32)[i % 2])}
+
+
+def _random_score_dicts(seed: int):
+    """1 to 4 layers under names in no particular order, continuous or heavily tied
+    scores, at fractions that include exact halves of amount * n."""
+    gen = np.random.default_rng([seed, 303])
+    names = ["fc", "conv2", "out", "a", "hidden", "b0", "z"]
+    for _ in range(RANDOM_CASES):
+        chosen = [str(name) for name in gen.permutation(names)[: int(gen.integers(1, 5))]]
+        scores = {name: random_scores(gen, tuple(int(v) for v in gen.integers(1, 7, size=2))) for name in chosen}
+        sizes = [s.size for s in scores.values()]
+        yield {"scores": scores, "amount": random_amount(gen, int(gen.choice(sizes + [sum(sizes)])), counts=False)}
+
+
+def _reference_local(scores, amount):
+    return {name: unstructured_mask(s, amount) for name, s in scores.items()}
 
 
 feedback.guard_checks(globals())

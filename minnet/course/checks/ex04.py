@@ -3,7 +3,7 @@ semantics, composing masks over pruning rounds, and a masked SGD-with-momentum
 step that keeps pruned weights exactly 0.
 
 The masks are checked against ``minnet.prune.masks.unstructured_mask`` (the
-semantics of torch.nn.utils.prune), with ``ex03.diagnose_mask`` naming the
+semantics of torch.nn.utils.prune), with ``common.diagnose_mask`` naming the
 mistake; the optimizer step against plain momentum SGD (PyTorch's rule
 ``v = momentum * v + g; w = w - lr * v``) on the kept weights.
 """
@@ -15,8 +15,16 @@ import numpy as np
 from ...prune.masks import prune_count, unstructured_mask
 from .. import feedback
 from ..feedback import CheckFailed
-from .ex01 import call_keeping_inputs, matches
-from .ex03 import check_mask_array, diagnose_mask
+from .common import (
+    RANDOM_CASES,
+    agrees_on_random_cases,
+    call_keeping_inputs,
+    check_mask_array,
+    diagnose_mask,
+    matches,
+    random_amount,
+    random_scores,
+)
 
 # -- task 1: unstructured_mask -----------------------------------------------------------------------
 
@@ -115,9 +123,10 @@ def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -
         if int(keep.sum()) != n - int(amount):
             raise CheckFailed(_numpy_int_hint(amount, n))
         diagnose_mask(keep, scores, amount, f"unstructured_mask(scores, {amount!r})")
+    cases = agrees_on_random_cases(fn, unstructured_mask, _random_mask_cases(seed), "unstructured_mask")
     feedback.passed(
         f"unstructured_mask: exact amount (float -> round(amount*size), int -> count), ties by index, "
-        f"ValueError outside the range; scores of shape {shape}"
+        f"ValueError outside the range; scores of shape {shape} and {cases} random cases"
     )
 
 
@@ -182,9 +191,10 @@ def check_compose(compose, seed: int = 0, shape=(4, 5)) -> None:
         f"two rounds of compose(scores, 0.5, ...) keep {int(np.sum(second))} of {n}, expected {int(expected.sum())} "
         "(a quarter): the second round prunes half of what the first kept.",
     )
+    cases = agrees_on_random_cases(compose, _reference_compose, _random_compose_cases(seed), "compose")
     feedback.passed(
         f"compose: only kept entries are ranked, pruned ones stay pruned, two rounds of 0.5 keep "
-        f"{int(expected.sum())} of {n}; shape {shape}"
+        f"{int(expected.sum())} of {n}; shape {shape} and {cases} random cases"
     )
 
 
@@ -300,6 +310,35 @@ def check_masked_sgd_momentum_step(
         f"masked_sgd_momentum_step: pruned weights stay exactly 0 over {steps} steps, kept weights follow "
         f"momentum SGD exactly (lr={lr}, momentum={momentum}, shape {shape})"
     )
+
+
+# -- random cases ---------------------------------------------------------------------------------
+
+
+def _random_shape(gen: np.random.Generator) -> tuple:
+    return tuple(int(v) for v in gen.integers(1, 6, size=int(gen.integers(1, 4))))
+
+
+def _random_mask_cases(seed: int):
+    """Scores of 1 to 3 dimensions (continuous or tied, float64 or float32) and
+    amounts as fractions (exact halves of amount * n included), Python ints and
+    NumPy ints."""
+    gen = np.random.default_rng([seed, 401])
+    for i in range(RANDOM_CASES):
+        scores = random_scores(gen, _random_shape(gen)).astype((np.float64, np.float32)[i % 2])
+        yield {"scores": scores, "amount": random_amount(gen, scores.size, counts=True)}
+
+
+def _random_compose_cases(seed: int):
+    gen = np.random.default_rng([seed, 402])
+    for _ in range(RANDOM_CASES):
+        scores = random_scores(gen, _random_shape(gen))
+        prior = gen.random(scores.shape) < gen.uniform(0.3, 1.0)
+        yield {"scores": scores, "amount": random_amount(gen, int(prior.sum()), counts=False), "prior_mask": prior}
+
+
+def _reference_compose(scores, amount, prior_mask):
+    return unstructured_mask(scores, amount, mask=prior_mask)
 
 
 feedback.guard_checks(globals())

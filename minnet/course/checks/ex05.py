@@ -16,8 +16,7 @@ import numpy as np
 from ...prune.masks import slice_norms, structured_mask
 from .. import feedback
 from ..feedback import CheckFailed
-from .ex01 import call_keeping_inputs
-from .ex03 import count_mistakes
+from .common import RANDOM_CASES, agrees_on_random_cases, call_keeping_inputs, count_mistakes, random_amount
 
 # ------------------------------------------------------------------ task 1: neuron_mask
 
@@ -89,7 +88,10 @@ def check_neuron_mask(neuron_mask, seed: int = 0, shape=(8, 6), amount: float = 
         edge_expected = structured_mask(edge_W, float(edge_amount), axis=1).any(axis=0)
         if not np.array_equal(edge_mask, edge_expected):
             _diagnose_neuron_mask(edge_mask, edge_expected, edge_W, edge_amount, round(edge_amount * edge_W.shape[1]))
-    feedback.passed(f"neuron_mask: the {k} weakest of {n_out} neurons pruned (W {shape}, amount {amount})")
+    cases = agrees_on_random_cases(neuron_mask, _reference_neuron_mask, _random_neuron_cases(seed), "neuron_mask")
+    feedback.passed(
+        f"neuron_mask: the {k} weakest of {n_out} neurons pruned (W {shape}, amount {amount}) and {cases} random cases"
+    )
 
 
 def _edge_cases(seed: int):
@@ -223,9 +225,15 @@ def check_shrink_two_layer(shrink_two_layer, seed: int = 0, sizes=(8, 6, 3), n_p
         )
     before = W1.size + b1.size + W2.size
     after = W1s.size + b1s.size + W2s.size
+    cases = agrees_on_random_cases(
+        shrink_two_layer,
+        lambda W1, b1, W2, keep: (W1[:, keep], b1[keep], W2[keep]),
+        _random_shrink_cases(seed),
+        "shrink_two_layer",
+    )
     feedback.passed(
         f"shrink_two_layer: {hidden} -> {kept} hidden neurons, same outputs, parameters {before} -> {after} "
-        f"(without the output bias)"
+        f"(without the output bias); {cases} random cases"
     )
 
 
@@ -236,7 +244,7 @@ def _equal(a, b) -> bool:
 # ------------------------------------------------------------------ task 3: macs_two_layer
 
 
-def check_macs_two_layer(macs_two_layer, sizes=((64, 32, 10), (64, 24, 10), (5, 3, 2))) -> None:
+def check_macs_two_layer(macs_two_layer, sizes=((64, 32, 10), (64, 24, 10), (5, 3, 2)), seed: int = 0) -> None:
     """``macs_two_layer(n_in, hidden, n_out)`` = n_in * hidden + hidden * n_out, the
     multiply-accumulates of one example through Dense -> ReLU -> Dense (biases and
     ReLU count 0, as in ShrinkBench and ``minnet.metrics.flops``)."""
@@ -261,7 +269,51 @@ def check_macs_two_layer(macs_two_layer, sizes=((64, 32, 10), (64, 24, 10), (5, 
         else:
             hint = "one example through Dense (in, out) costs in * out MACs; add the two layers"
         raise CheckFailed(f"{sizes_text}: {hint}.")
-    feedback.passed(f"macs_two_layer: right for {len(sizes)} network sizes")
+    cases = agrees_on_random_cases(
+        macs_two_layer,
+        lambda n_in, hidden, n_out: n_in * hidden + hidden * n_out,
+        _random_sizes(seed),
+        "macs_two_layer",
+    )
+    feedback.passed(f"macs_two_layer: right for {len(sizes)} network sizes and {cases} random ones")
+
+
+# -- random cases ---------------------------------------------------------------------------------
+
+
+def _random_neuron_cases(seed: int):
+    """Dense weights (in 1..6, out 1..40), one case in three with many columns of
+    equal norm, at fractions that include exact halves of amount * out."""
+    gen = np.random.default_rng([seed, 501])
+    for _ in range(RANDOM_CASES):
+        n_in, n_out = int(gen.integers(1, 7)), int(gen.integers(1, 41))
+        W = gen.standard_normal((n_in, n_out))
+        if gen.random() < 1 / 3:
+            W = np.tile(gen.standard_normal((n_in, 1)), (1, n_out)) * gen.integers(1, 3, n_out)
+        yield {"W": W, "amount": random_amount(gen, n_out, counts=False)}
+
+
+def _reference_neuron_mask(W, amount):
+    return structured_mask(W, float(amount), axis=1).any(axis=0)
+
+
+def _random_shrink_cases(seed: int):
+    gen = np.random.default_rng([seed, 502])
+    for _ in range(RANDOM_CASES):
+        n_in, hidden, n_out = (int(v) for v in gen.integers(1, 9, size=3))
+        yield {
+            "W1": gen.standard_normal((n_in, hidden)),
+            "b1": gen.standard_normal(hidden),
+            "W2": gen.standard_normal((hidden, n_out)),
+            "keep": gen.random(hidden) < 0.6,
+        }
+
+
+def _random_sizes(seed: int):
+    gen = np.random.default_rng([seed, 503])
+    for i in range(RANDOM_CASES):
+        sizes = (int(v) for v in gen.integers(1, 1000, size=3))
+        yield dict(zip(("n_in", "hidden", "n_out"), sizes if i % 2 else (np.int64(v) for v in sizes)))
 
 
 feedback.guard_checks(globals())

@@ -21,6 +21,7 @@ from ...prune.schedules import Iterative, PolynomialDecay
 from ...zoo import mlp
 from .. import feedback
 from ..feedback import CheckFailed
+from .common import RANDOM_CASES, agrees_on_random_cases
 
 
 def _as_float(value, what: str) -> float:
@@ -67,9 +68,10 @@ def check_polynomial_decay(
         ]
     )
     if np.allclose(got, expected, atol=1e-9):
+        cases = agrees_on_random_cases(polynomial_decay, _decay, _random_schedules(begin), "polynomial_decay")
         feedback.passed(
             f"polynomial_decay: {initial:g} -> {final:g} over steps {begin}-{end}, power {power:g}, "
-            f"right at {len(steps)} steps"
+            f"right at {len(steps)} steps and {cases} random schedules"
         )
         return
     steps = np.array(steps)
@@ -157,8 +159,15 @@ def check_iterative_targets(iterative_targets, fraction: float = 0.2, rounds: in
             f"(an off-by-one in the range? `range(1, rounds + 1)` gives r = 1..{rounds})."
         )
     if np.allclose(values, expected, atol=1e-9):
+        cases = agrees_on_random_cases(
+            iterative_targets,
+            lambda fraction, rounds: [1 - (1 - fraction) ** r for r in range(1, rounds + 1)],
+            _random_rounds(rounds),
+            "iterative_targets",
+        )
         feedback.passed(
-            f"iterative_targets: {rounds} round(s) of {fraction:g} of the rest reach sparsity {expected[-1]:.4f}"
+            f"iterative_targets: {rounds} round(s) of {fraction:g} of the rest reach sparsity {expected[-1]:.4f}; "
+            f"{cases} random cases agree"
         )
         return
     if np.allclose(values, r * f):
@@ -392,6 +401,33 @@ def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
 def _first_break(curve, threshold) -> int | None:
     """The first round r >= 1 whose accuracy ``curve[r]`` is below ``threshold(r)``."""
     return next((r for r in range(1, len(curve)) if curve[r] < threshold(r)), None)
+
+
+# -- random cases ---------------------------------------------------------------------------------
+
+
+def _random_schedules(seed: int):
+    """Steps before, inside and after random [begin, end] windows, with rising
+    targets and powers 1 to 4 (fractional too)."""
+    gen = np.random.default_rng([seed, 601])
+    for _ in range(RANDOM_CASES):
+        begin = int(gen.integers(0, 2000))
+        end = begin + int(gen.integers(1, 3000))
+        initial = float(gen.uniform(0.0, 0.5))
+        yield {
+            "step": int(gen.integers(max(0, begin - 300), end + 500)),
+            "initial": initial,
+            "final": float(gen.uniform(initial, 0.99)),
+            "begin": begin,
+            "end": end,
+            "power": float(gen.choice([1, 1.5, 2, 3, 4])),
+        }
+
+
+def _random_rounds(seed: int):
+    gen = np.random.default_rng([seed, 602])
+    for _ in range(RANDOM_CASES):
+        yield {"fraction": float(gen.uniform(0.01, 0.95)), "rounds": int(gen.integers(1, 13))}
 
 
 feedback.guard_checks(globals())

@@ -22,7 +22,7 @@ from ...prune.potential import prune_potential as reference_potential
 from ...train import evaluate, fit
 from .. import feedback
 from ..feedback import CheckFailed
-from .ex01 import call_keeping_inputs
+from .common import call_keeping_inputs
 
 # ------------------------------------------------------------------ task 1: prune_potential
 

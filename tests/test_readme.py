@@ -17,8 +17,9 @@ def readme_commands():
 def test_readme_starts_with_install_and_test_commands():
     install, test = readme_commands()
     assert 'pip install -e ".[lab,dev]"' in install
-    # JupyterLab's root is where it starts (the project), so exercises/ is reachable; it opens the welcome chapter
-    assert install.endswith("jupyter lab notebooks/00_welcome.ipynb")
+    # Given only a file, jupyter_server serves the file's folder (notebooks/, where exercises/ is out of
+    # reach); root_dir=. serves the project and opens the file inside it (tests/test_browser.py runs it)
+    assert install.endswith("jupyter lab --ServerApp.root_dir=. notebooks/00_welcome.ipynb")
     assert (ROOT / "notebooks" / "00_welcome.ipynb").is_file()
     assert test.startswith("python -m pytest")
 

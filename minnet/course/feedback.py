@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import textwrap
 import traceback
 import types
 
@@ -25,7 +26,9 @@ class CheckFailed(AssertionError):
     answer, and the one useful line would come last."""
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mAssertionError\x1b[0m: {self}"]
+        # wrapped between words: JupyterLab would wrap a long line in the middle of one
+        lines = textwrap.wrap(str(self), width=100, break_long_words=False, break_on_hyphens=False) or [""]
+        return [f"\x1b[0;31mAssertionError\x1b[0m: {lines[0]}", *lines[1:]]
 
 
 class NotDoneError(CheckFailed):

@@ -102,9 +102,7 @@ def check_dense_forward(dense_forward, seed: int = 0, shape=(4, 5, 3)) -> None:
         feedback.expect(hint is None, f"dense_forward gives the wrong values. {hint}")
         feedback.expect_close(y, expected, "the output of dense_forward", "It should be `x @ W + b`.")
     n = agrees_on_random_cases(dense_forward, lambda x, W, b: x @ W + b, _random_layers(seed, "b"), "dense_forward")
-    feedback.passed(
-        f"dense_forward: x @ W + b is right, for shape (N, in, out) = {tuple(shape)}, a square W and {n} random cases"
-    )
+    feedback.passed(f"dense_forward: right for (N, in, out) = {tuple(shape)}, a square W and {n} random cases")
 
 
 # -- task 2 ------------------------------------------------------------------------------------------
@@ -195,8 +193,7 @@ def check_dense_backward(dense_backward, seed: int = 0, shape=(4, 5, 3)) -> None
         dense_backward, _reference_dense_backward, _random_layers(seed, "grad_out"), "dense_backward"
     )
     feedback.passed(
-        f"dense_backward: grad_x, grad_W and grad_b are right, for shape (N, in, out) = {tuple(shape)} "
-        f"and {n} random cases"
+        f"dense_backward: grad_x, grad_W, grad_b right for (N, in, out) = {tuple(shape)} and {n} random cases"
     )
 
 
@@ -311,8 +308,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy, seed: int = 0, shape=(6, 
     _check_loss_on(fn, far, labels, "far")
     cases = agrees_on_random_cases(fn, reference_loss, _random_logits(seed), "softmax_cross_entropy")
     feedback.passed(
-        f"softmax_cross_entropy: loss and gradient are right and stable for logits ~1000, (N, C) = {(n, c)}, "
-        f"and {cases} random cases"
+        f"softmax_cross_entropy: right and stable for logits ~1000, (N, C) = {(n, c)}, and {cases} random cases"
     )
 
 
@@ -411,8 +407,8 @@ def _check_loss_and_grads(loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> Non
         )
     cases = agrees_on_random_cases(loss_and_grads, _correct_loss_and_grads, _random_classifiers(seed), "loss_and_grads")
     feedback.passed(
-        f"loss_and_grads: grad_W and grad_b agree with centred differences of your loss "
-        f"(relative error <= {GRADIENT_TOLERANCE:g}), (N, in, C) = {(n, n_in, c)}, and {cases} random cases"
+        f"loss_and_grads: gradients agree with centred differences (<= {GRADIENT_TOLERANCE:g}), "
+        f"(N, in, C) = {(n, n_in, c)}; {cases} random cases"
     )
 
 

@@ -161,7 +161,7 @@ def check_apoz_scores(apoz_scores, seed: int = 0, shape=(12, 5)) -> None:
         apoz_scores, lambda a: 1.0 - np.mean(a == 0, axis=0), _random_activations(seed), "apoz_scores"
     )
     feedback.passed(
-        f"apoz_scores: 1 - APoZ per unit (a dead unit scores 0), activations of shape {acts.shape} and {n} random cases"
+        f"apoz_scores: 1 - APoZ per unit (a dead unit scores 0), activations {acts.shape} and {n} random cases"
     )
 
 
@@ -253,8 +253,7 @@ def check_local_masks(local_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> No
             diagnose_mask(result[name], s, amount, f"local_masks: the mask for {name!r}")
     n = agrees_on_random_cases(local_masks, _reference_local, _random_score_dicts(seed), "local_masks")
     feedback.passed(
-        f"local_masks: round(amount * n) lowest of each layer, ties by index, True = kept; shapes {tuple(shapes)} "
-        f"and {n} random cases"
+        f"local_masks: round(amount * n) lowest of each layer, ties by index; shapes {tuple(shapes)}; {n} random cases"
     )
 
 
@@ -299,8 +298,7 @@ def check_global_masks(global_masks, seed: int = 0, shapes=((3, 4), (5, 6))) -> 
         diagnose_mask(flat_keep, flat_scores, amount, "global_masks (all layers ranked together, in dict order)")
     n = agrees_on_random_cases(global_masks, global_unstructured_masks, _random_score_dicts(seed), "global_masks")
     feedback.passed(
-        f"global_masks: round(amount * total) lowest over all layers, ties by position; shapes {tuple(shapes)} "
-        f"and {n} random cases"
+        f"global_masks: round(amount * total) lowest of all layers; shapes {tuple(shapes)}; {n} random cases"
     )
 
 

@@ -125,8 +125,7 @@ def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -
         diagnose_mask(keep, scores, amount, f"unstructured_mask(scores, {amount!r})")
     cases = agrees_on_random_cases(fn, unstructured_mask, _random_mask_cases(seed), "unstructured_mask")
     feedback.passed(
-        f"unstructured_mask: exact amount (float -> round(amount*size), int -> count), ties by index, "
-        f"ValueError outside the range; scores of shape {shape} and {cases} random cases"
+        f"unstructured_mask: exact counts, ties by index, ValueError out of range; scores {shape}; {cases} random cases"
     )
 
 
@@ -193,8 +192,7 @@ def check_compose(compose, seed: int = 0, shape=(4, 5)) -> None:
     )
     cases = agrees_on_random_cases(compose, _reference_compose, _random_compose_cases(seed), "compose")
     feedback.passed(
-        f"compose: only kept entries are ranked, pruned ones stay pruned, two rounds of 0.5 keep "
-        f"{int(expected.sum())} of {n}; shape {shape} and {cases} random cases"
+        f"compose: only kept entries ranked, two rounds of 0.5 keep {int(expected.sum())} of {n}; {cases} random cases"
     )
 
 
@@ -307,8 +305,8 @@ def check_masked_sgd_momentum_step(
             )
         W, velocity = W_new, v_new
     feedback.passed(
-        f"masked_sgd_momentum_step: pruned weights stay exactly 0 over {steps} steps, kept weights follow "
-        f"momentum SGD exactly (lr={lr}, momentum={momentum}, shape {shape})"
+        f"masked_sgd_momentum_step: pruned weights exactly 0 over {steps} steps, the rest momentum SGD "
+        f"(lr={lr}, momentum={momentum})"
     )
 
 

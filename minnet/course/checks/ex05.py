@@ -90,7 +90,7 @@ def check_neuron_mask(neuron_mask, seed: int = 0, shape=(8, 6), amount: float = 
             _diagnose_neuron_mask(edge_mask, edge_expected, edge_W, edge_amount, round(edge_amount * edge_W.shape[1]))
     cases = agrees_on_random_cases(neuron_mask, _reference_neuron_mask, _random_neuron_cases(seed), "neuron_mask")
     feedback.passed(
-        f"neuron_mask: the {k} weakest of {n_out} neurons pruned (W {shape}, amount {amount}) and {cases} random cases"
+        f"neuron_mask: the {k} weakest of {n_out} neurons pruned (W {shape}, amount {amount}); {cases} random cases"
     )
 
 
@@ -232,8 +232,8 @@ def check_shrink_two_layer(shrink_two_layer, seed: int = 0, sizes=(8, 6, 3), n_p
         "shrink_two_layer",
     )
     feedback.passed(
-        f"shrink_two_layer: {hidden} -> {kept} hidden neurons, same outputs, parameters {before} -> {after} "
-        f"(without the output bias); {cases} random cases"
+        f"shrink_two_layer: {hidden} -> {kept} hidden neurons, same outputs, {before} -> {after} parameters; "
+        f"{cases} random cases"
     )
 
 

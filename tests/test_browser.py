@@ -132,20 +132,27 @@ def lab(tmp_path_factory):
         log.close()
 
 
-def _open(driver, base: str, path: str) -> list:
-    """Open ``path`` in JupyterLab and wait until its cells and an idle kernel are there."""
+def _open(driver, base: str, path: str, root: Path) -> list:
+    """Open ``path`` in JupyterLab and wait until all its cells are in the page
+    and its kernel has started and is idle (as the status bar shows it)."""
     driver.get(f"{base}/lab/tree/{path}?reset")  # ?reset: no tabs restored from the previous test
-    cells = _wait(driver, lambda: driver.find_elements(By.CSS_SELECTOR, f"{PANEL} .jp-Cell"))
-    _wait(driver, lambda: _kernel_idle(driver))
+    count = len(nbformat.read(root / path, as_version=4).cells)
+    cells = _wait(driver, lambda: len(driver.find_elements(By.CSS_SELECTOR, f"{PANEL} .jp-Cell")) == count)
+    _wait(driver, lambda: _kernel_idle(driver), timeout=120)
     return cells
 
 
 def _kernel_idle(driver) -> bool:
-    return bool(
-        _js(
-            driver,
-            "const s = document.querySelector(PANEL + ' .jp-Notebook-ExecutionIndicator');"
-            "return s !== null && s.getAttribute('data-status') === 'idle';",
+    status = driver.find_element(By.CSS_SELECTOR, ".jp-StatusBar-Widget").text
+    return (
+        "ipykernel" in status
+        and "Idle" in status
+        and bool(
+            _js(
+                driver,
+                "const s = document.querySelector(PANEL + ' .jp-Notebook-ExecutionIndicator');"
+                "return s !== null && s.getAttribute('data-status') === 'idle';",
+            )
         )
     )
 
@@ -243,7 +250,7 @@ def _dirty(driver) -> bool:
 
 def test_the_welcome_chapter_runs_cleanly_and_its_links_reach_every_exercise(lab):
     base, driver, root = lab
-    _open(driver, base, "notebooks/00_welcome.ipynb")
+    _open(driver, base, "notebooks/00_welcome.ipynb", root)
     assert not _dirty(driver), "00_welcome is marked modified as soon as it opens (kernelspec or metadata)"
     links = _links(driver)
     exercises = sorted(p for _, p in links if p.startswith("exercises/") and p.endswith(".ipynb"))
@@ -258,7 +265,7 @@ def test_the_welcome_chapter_runs_cleanly_and_its_links_reach_every_exercise(lab
 
 def test_a_chapter_shows_its_figures_and_links_its_exercise(lab):
     base, driver, root = lab
-    _open(driver, base, CHAPTER)
+    _open(driver, base, CHAPTER, root)
     assert not _dirty(driver), f"{CHAPTER} is marked modified as soon as it opens"
     assert not _markdown_as_code(driver, root / CHAPTER)
     links = [path for _, path in _links(driver)]
@@ -280,7 +287,7 @@ def test_a_chapter_shows_its_figures_and_links_its_exercise(lab):
 
 def test_a_student_exercise_shows_only_the_not_done_feedback(lab):
     base, driver, root = lab
-    _open(driver, base, EXERCISE)
+    _open(driver, base, EXERCISE, root)
     assert not _dirty(driver), f"{EXERCISE} is marked modified as soon as it opens"
     assert not _markdown_as_code(driver, root / EXERCISE)
     _run_every_cell(driver)
@@ -306,7 +313,7 @@ def test_fit_with_verbose_shows_a_progress_bar_widget(lab):
     ]
     scratch.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(scratch, root / "notebooks" / "scratch.ipynb")
-    _open(driver, base, "notebooks/scratch.ipynb")
+    _open(driver, base, "notebooks/scratch.ipynb", root)
     _run_every_cell(driver)
     assert not _error_outputs(driver)
     bars = driver.find_elements(By.CSS_SELECTOR, f"{PANEL} .jp-OutputArea-output .widget-hprogress .progress-bar")

@@ -6,12 +6,15 @@ import inspect
 
 import numpy as np
 import pytest
+from test_feedback_display import all_reference_lines
 from wrong_answers import ex01 as w01
 from wrong_answers import ex03 as w03
 from wrong_answers import ex04 as w04
 
 from minnet.course import feedback
 from minnet.course.checks import ex01, ex03, ex04
+
+REFERENCE = all_reference_lines()
 
 
 def check_gradient_check(gradient_check, **kwargs):
@@ -174,6 +177,7 @@ def test_a_wrong_answer_is_rejected_with_its_feedback(check, answer, message):
         check(answer)
     assert not isinstance(info.value, feedback.NotDoneError)
     assert message in str(info.value)
+    assert not [line for line in REFERENCE if line in str(info.value)], "the feedback shows reference code"
 
 
 def test_every_wrong_answer_is_tested_and_every_task_has_at_least_two():

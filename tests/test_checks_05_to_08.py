@@ -6,6 +6,7 @@ for its mistake."""
 from types import SimpleNamespace
 
 import pytest
+from test_feedback_display import all_reference_lines
 from wrong_answers import ex05 as a05
 from wrong_answers import ex06 as a06
 from wrong_answers import ex07 as a07
@@ -14,6 +15,8 @@ from wrong_answers import ex08 as a08
 import minnet
 from minnet.course import feedback
 from minnet.course.checks import ex05, ex06, ex07, ex08
+
+REFERENCE = all_reference_lines()
 
 
 @pytest.fixture(scope="module")
@@ -244,4 +247,5 @@ def test_wrong_answer_gets_the_feedback_for_its_mistake(task, answer, phrase, kw
         CHECKS[task](answer, ctx, **kwargs)
     assert not isinstance(info.value, feedback.NotDoneError)
     assert phrase in str(info.value), str(info.value)
+    assert not [line for line in REFERENCE if line in str(info.value)], "the feedback shows reference code"
     assert feedback.PASS_MARK not in capsys.readouterr().out

@@ -35,6 +35,7 @@ def _current_python_kernel_manager():
 
 
 ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "exercises" / "solutions"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -57,17 +58,32 @@ def shown(error) -> str:
 
 
 def reference_lines(source: Path) -> list[str]:
-    """The lines of the reference solutions (between the solution markers), stripped, long enough to mean something."""
+    """The lines of the reference solutions (between the solution markers), stripped, long enough to mean
+    something, and not already in the notebook's own text (the task states ``k = round(amount * n)``)."""
     lines, inside = [], False
-    for cell in nbformat.read(source, as_version=4).cells:
+    cells = nbformat.read(source, as_version=4).cells
+    told = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+    for cell in cells:
         for line in cell.source.splitlines():
             if "### BEGIN SOLUTION" in line:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif inside and len(line.strip()) >= 12:
+            elif inside and len(line.strip()) >= 12 and line.strip() not in told:
                 lines.append(line.strip())
     return lines
+
+
+def all_reference_lines() -> list[str]:
+    """The reference lines of every exercise that no exercise's text states: no feedback may show any of them."""
+    paths = sorted(SOLUTIONS.glob("*.ipynb"))
+    told = "\n".join(
+        cell.source
+        for path in paths
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "markdown"
+    )
+    return [line for path in paths for line in reference_lines(path) if line not in told]
 
 
 def test_stub_wrong_answer_and_crash_show_no_check_code():

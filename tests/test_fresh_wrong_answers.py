@@ -9,6 +9,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from test_feedback_display import reference_lines
 
 from minnet.course import notebooks
 
@@ -80,7 +81,9 @@ def run_grade_cell(exercise: str, task: str, source: str):
 
 
 @pytest.mark.parametrize("exercise, task, source", list(_cases()))
-def test_the_grade_cell_rejects_the_wrong_answer(exercise, task, source, capsys):
+def test_the_grade_cell_rejects_the_wrong_answer_without_showing_the_reference(exercise, task, source):
     failure = run_grade_cell(exercise, task, source)
     assert failure is not None, f"accepted:\n{source}"
-    print(f"{type(failure).__name__}: {failure}")
+    message = str(failure)
+    leaked = [line for line in reference_lines(SOLUTIONS / f"{EXERCISES[exercise]}.ipynb") if line in message]
+    assert not leaked, f"the feedback shows reference code {leaked}: {message}"

@@ -342,8 +342,8 @@ def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
     if final_rounds == stop:
         raise CheckFailed(
             f"round {stop} lost more than max_drop and your loop stopped, but the model still carries that "
-            "round's pruning: save `state = model.state_dict()` before pruning each round and "
-            "`model.load_state_dict(state)` when the round breaks the budget."
+            "round's pruning: keep a copy of the model's state (`state_dict`) from before each round, and load "
+            "it back (`load_state_dict`) when the round breaks the budget."
         )
     below = [r + 1 for r, (_, acc) in enumerate(records) if acc < limit]
     if len(records) == stop and below == [stop]:

@@ -204,7 +204,7 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
     if nonzero:
         raise CheckFailed(
             f"pruned weights are not 0 after reinit (in {', '.join(nonzero)}): you re-initialised the pruned "
-            "weights too. Multiply the fresh weights by the layer's mask (`layer.reset_parameters(gen)` does it)."
+            "weights too. Multiply the fresh weights by the layer's mask (a layer's own reset_parameters does it)."
         )
     dense = [i for i, layer in enumerate(first.layers) if isinstance(layer, Dense)]
     still = [i for i in dense if np.array_equal(first.layers[i].params["W"], trained[f"{i}.W"])]
@@ -226,7 +226,7 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
         cause = " np.random.* draws from NumPy's hidden global state;" if used_global else ""
         raise CheckFailed(
             f"not deterministic: two calls with the same seed gave different weights.{cause} draw every number "
-            "from the generator made from `rng` (`gen = np.random.default_rng(rng)`)."
+            "from one generator made from `rng` (np.random.default_rng)."
         )
     feedback.call(reinit, other, seed + 1)
     if all(np.array_equal(a, b) for (_, a), (_, b) in zip(first.named_parameters(), other.named_parameters())):
@@ -245,7 +245,7 @@ def check_reinit(reinit, seed: int = 0, sizes=(12, 12, 12, 4)) -> None:
         if both.any() and np.array_equal(wi[both], wj[both]):
             raise CheckFailed(
                 f"layers {i} and {j} got identical weights: you started a new generator from the same seed for "
-                "each layer. Make ONE generator, `gen = np.random.default_rng(rng)`, and draw every layer from it."
+                "each layer. Make ONE generator from `rng`, before the loop, and draw every layer from it."
             )
     feedback.passed("reinit: fresh weights under the same masks, pruned stay 0, same seed -> same weights")
 
@@ -331,10 +331,9 @@ def check_compare_retraining(
             "`minnet.prune.prune(model, sparsity=sparsity)`."
         )
     raise CheckFailed(
-        f"got[{key!r}] = {values[key]:.4f}, the recipe gives {reference[key]:.4f}. For each strategy: "
-        "`model = trained.copy()`, `minnet.prune.prune(model, sparsity=sparsity)` (global magnitude), "
-        f"`minnet.prune.retrain(model, X, y, strategy={key!r}, epochs=epochs, optimizer_factory=optimizer_factory, "
-        "snapshot=snapshot, rng=rng)`, then `minnet.evaluate(model, X_val, y_val).accuracy`."
+        f"got[{key!r}] = {values[key]:.4f}, the recipe of the task gives {reference[key]:.4f} (everything is "
+        "seeded, so they must agree). Check, for this strategy: its own pruned copy of `trained`, the arguments "
+        "passed on as given (epochs, optimizer_factory, snapshot, rng), and the VALIDATION data for the accuracy."
     )
 
 

@@ -350,10 +350,9 @@ def check_clean_vs_shifted(
             "optimizer=minnet.Adam(lr=1e-3), rng=rng, verbose=False)`."
         )
     raise CheckFailed(
-        f"you returned {tuple(values)}, the recipe gives {expected}: for each sparsity, `model = trained.copy()`, "
-        "`minnet.prune.prune(model, sparsity=s)`, 1 epoch of `minnet.fit(model, X, y, epochs=1, "
-        "optimizer=minnet.Adam(lr=1e-3), rng=rng, verbose=False)`, then the accuracies on clean and shifted "
-        f"validation data; the dense accuracies come from `trained` itself{curves}."
+        f"you returned {tuple(values)}, the recipe of the task gives {expected} (everything is seeded, so they "
+        "must agree). Check: a pruned copy per sparsity, one epoch of fine-tuning as the task says, the arguments "
+        f"passed on as given, and the dense accuracies measured on `trained` itself{curves}."
     )
 
 

@@ -40,10 +40,10 @@ def reference_namespace(exercise: str):
     """The namespace a submission's grade cells see when every answer is the
     reference: setup cells and solution cells of the solution notebook run in
     order (the demonstration cells in between are skipped), and the grade cells'
-    sources by grade id."""
+    sources by grade id, and the solution cells' sources."""
     if exercise not in _NAMESPACES:
         nb = notebooks.read_notebook(SOLUTIONS / f"{EXERCISES[exercise]}.ipynb")
-        namespace, grade_cells = {"__name__": "__main__"}, {}
+        namespace, grade_cells, solutions = {"__name__": "__main__"}, {}, []
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -51,7 +51,9 @@ def reference_namespace(exercise: str):
                 grade_cells[notebooks.grade_id(cell)] = cell.source
             elif notebooks.is_solution(cell) or notebooks.grade_id(cell) == "setup":
                 exec(compile(cell.source, f"<{exercise} {notebooks.grade_id(cell)}>", "exec"), namespace)
-        _NAMESPACES[exercise] = namespace, grade_cells
+                if notebooks.is_solution(cell):
+                    solutions.append(cell.source)
+        _NAMESPACES[exercise] = namespace, grade_cells, solutions
     return _NAMESPACES[exercise]
 
 
@@ -70,8 +72,10 @@ def _fresh_copy(namespace: dict) -> dict:
 def run_grade_cell(exercise: str, task: str, source: str):
     """Run ``task``'s grade cell with ``source`` replacing one reference
     function; return None when every check passed, else the exception."""
-    namespace, grade_cells = reference_namespace(exercise)
+    namespace, grade_cells, solutions = reference_namespace(exercise)
     namespace = _fresh_copy(namespace)
+    for solution in solutions:  # defined again here, so that they find this namespace's names
+        exec(compile(solution, "<reference solution>", "exec"), namespace)
     exec(compile(source, f"<wrong answer for {task}>", "exec"), namespace)
     try:
         exec(compile(grade_cells[task], f"<{exercise} {task}>", "exec"), namespace)
@@ -87,3 +91,22 @@ def test_the_grade_cell_rejects_the_wrong_answer_without_showing_the_reference(e
     message = str(failure)
     leaked = [line for line in reference_lines(SOLUTIONS / f"{EXERCISES[exercise]}.ipynb") if line in message]
     assert not leaked, f"the feedback shows reference code {leaked}: {message}"
+
+
+def _other_tasks():
+    """(exercise, a wrong answer of one task, another task of that exercise): the
+    slow exercises (07 and 08 train networks in their checks) with one wrong answer
+    per task, the others with all of them."""
+    for exercise, task, source in (p.values for p in _cases()):
+        module = importlib.import_module(f"fresh_wrong_answers.{exercise}")
+        if exercise in ("ex07", "ex08") and source != next(iter(module.WRONG[task].values())):
+            continue
+        for other in module.WRONG:
+            if other != task:
+                yield pytest.param(exercise, other, source, id=f"{exercise}-{task}-costs-nothing-in-{other}")
+
+
+@pytest.mark.parametrize("exercise, task, source", list(_other_tasks()))
+def test_a_wrong_answer_costs_no_other_task(exercise, task, source):
+    failure = run_grade_cell(exercise, task, source)
+    assert failure is None, f"{task} failed because of another task's wrong answer: {failure}"

@@ -6,6 +6,7 @@ precisely what differs, and the diagnosis of a keep-mask (exercises 03-05)."""
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 
@@ -310,3 +311,19 @@ def random_amount(gen: np.random.Generator, n: int, counts: bool):
         return float(gen.integers(0, 2 * n + 1)) / (2 * n)  # halves of a count
     count = int(gen.integers(0, n + 1))
     return count if kind == 3 else (np.int64, np.int32)[int(gen.integers(0, 2))](count)
+
+
+def with_earlier_tasks(references: dict):
+    """Decorate a check of a task that may call functions of earlier tasks: while
+    it runs, the learner's versions of those names mean ``references``, so a
+    mistake in an earlier task costs that task only."""
+
+    def decorate(check):
+        @functools.wraps(check)
+        def run(fn, *args, **kwargs):
+            with feedback.earlier_tasks_replaced(fn, references):
+                return check(fn, *args, **kwargs)
+
+        return run
+
+    return decorate

@@ -24,6 +24,7 @@ from .common import (
     matches,
     random_amount,
     random_scores,
+    with_earlier_tasks,
 )
 
 # -- task 1: unstructured_mask -----------------------------------------------------------------------
@@ -132,6 +133,7 @@ def check_unstructured_mask(unstructured_mask_fn, seed: int = 0, shape=(4, 5)) -
 # -- task 2: compose ----------------------------------------------------------------------------------
 
 
+@with_earlier_tasks({"unstructured_mask": unstructured_mask})
 def check_compose(compose, seed: int = 0, shape=(4, 5)) -> None:
     """``compose(scores, amount, prior_mask)`` ranks only the entries ``prior_mask`` keeps,
     prunes ``amount`` of THEM, and returns prior AND new; two rounds of 0.5 keep 25%."""

@@ -21,7 +21,7 @@ from ...prune.schedules import Iterative, PolynomialDecay
 from ...zoo import mlp
 from .. import feedback
 from ..feedback import CheckFailed
-from .common import RANDOM_CASES, agrees_on_random_cases
+from .common import RANDOM_CASES, agrees_on_random_cases, with_earlier_tasks
 
 
 def _as_float(value, what: str) -> float:
@@ -161,7 +161,7 @@ def check_iterative_targets(iterative_targets, fraction: float = 0.2, rounds: in
     if np.allclose(values, expected, atol=1e-9):
         cases = agrees_on_random_cases(
             iterative_targets,
-            lambda fraction, rounds: [1 - (1 - fraction) ** r for r in range(1, rounds + 1)],
+            _reference_targets,
             _random_rounds(rounds),
             "iterative_targets",
         )
@@ -283,6 +283,11 @@ class _Scripted:
         return next(r for r in range(1, len(self.curve)) if self.curve[r] < limit)
 
 
+def _reference_targets(fraction, rounds):
+    return [1 - (1 - fraction) ** r for r in range(1, rounds + 1)]
+
+
+@with_earlier_tasks({"iterative_targets": _reference_targets, "polynomial_decay": _decay})
 def check_prune_until(
     prune_until, seed: int = 0, step_fraction: float = 0.2, max_drop: float = 0.02, curve: str = "gradual"
 ) -> None:

@@ -110,3 +110,124 @@ def _other_tasks():
 def test_a_wrong_answer_costs_no_other_task(exercise, task, source):
     failure = run_grade_cell(exercise, task, source)
     assert failure is None, f"{task} failed because of another task's wrong answer: {failure}"
+
+
+# Right answers written differently from the reference: every check must pass them.
+RIGHT = [
+    ("ex01", "task1_check", "def dense_forward(x, W, b):\n    return np.dot(x, W) + b[None, :]\n"),
+    (
+        "ex01",
+        "task3_check",
+        (
+            "def softmax_cross_entropy(logits, labels):\n"
+            "    z = logits - logits.max(axis=1, keepdims=True)\n"
+            "    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))\n"
+            "    n = logits.shape[0]\n"
+            "    onehot = np.zeros_like(logits)\n"
+            "    onehot[np.arange(n), labels] = 1\n"
+            "    return np.array(-(log_p * onehot).sum() / n), (np.exp(log_p) - onehot) / n\n"
+        ),
+    ),
+    ("ex03", "task1_check", "def magnitude_scores(W):\n    return np.sqrt(W * W)\n"),
+    (
+        "ex03",
+        "task3_check",
+        ("def apoz_scores(activations):\n    return (activations > 0).astype(activations.dtype).mean(axis=0)\n"),
+    ),
+    (
+        "ex03",
+        "task4_check",
+        (
+            "def local_masks(scores, amount):\n"
+            "    out = {}\n"
+            "    for name in sorted(scores):\n"
+            "        s = scores[name]\n"
+            "        order = np.argsort(s, axis=None, kind='stable')\n"
+            "        keep = np.ones(s.shape, bool)\n"
+            "        keep[np.unravel_index(order[: round(amount * s.size)], s.shape)] = False\n"
+            "        out[name] = keep\n"
+            "    return out\n"
+        ),
+    ),
+    (
+        "ex04",
+        "task1_check",
+        (
+            "def unstructured_mask(scores, amount):\n"
+            "    scores = np.asarray(scores)\n"
+            "    if isinstance(amount, float):\n"
+            "        if not 0.0 <= amount <= 1.0:\n"
+            "            raise ValueError('a fraction must be in [0, 1]')\n"
+            "        k = round(amount * scores.size)\n"
+            "    else:\n"
+            "        if not 0 <= amount <= scores.size:\n"
+            "            raise ValueError('a count must be in [0, size]')\n"
+            "        k = int(amount)\n"
+            "    order = np.argsort(scores.flatten(), kind='mergesort')\n"
+            "    flat = np.ones(scores.size, bool)\n"
+            "    flat[order[:k]] = False\n"
+            "    return flat.reshape(scores.shape)\n"
+        ),
+    ),
+    (
+        "ex05",
+        "task1_check",
+        (
+            "def neuron_mask(W, amount):\n"
+            "    norms = np.linalg.norm(W, axis=0)\n"
+            "    pruned = np.argsort(norms, kind='stable')[: round(amount * W.shape[1])]\n"
+            "    return ~np.isin(np.arange(W.shape[1]), pruned)\n"
+        ),
+    ),
+    (
+        "ex05",
+        "task2_check",
+        (
+            "def shrink_two_layer(W1, b1, W2, keep):\n"
+            "    idx = np.flatnonzero(keep)\n"
+            "    return [W1[:, idx], b1[idx], W2[idx, :]]\n"
+        ),
+    ),
+    ("ex05", "task3_check", "def macs_two_layer(n_in, hidden, n_out):\n    return float(hidden * (n_in + n_out))\n"),
+    (
+        "ex06",
+        "task2_check",
+        ("def iterative_targets(fraction, rounds):\n    return 1 - (1 - fraction) ** np.arange(1, rounds + 1)\n"),
+    ),
+    (
+        "ex06",
+        "task3_check",
+        (
+            "def prune_until(model, X_val, y_val, step_fraction, max_drop, prune_fn, evaluate_fn):\n"
+            "    start = evaluate_fn(model, X_val, y_val)\n"
+            "    kept = []\n"
+            "    for _ in range(1000):\n"
+            "        state = model.state_dict()\n"
+            "        prune_fn(model, step_fraction)\n"
+            "        acc = evaluate_fn(model, X_val, y_val)\n"
+            "        if start - acc > max_drop:\n"
+            "            model.load_state_dict(state)\n"
+            "            break\n"
+            "        kept.append((minnet.prune.masked_fraction(model), acc))\n"
+            "    return kept\n"
+        ),
+    ),
+    (
+        "ex08",
+        "task1_check",
+        (
+            "def prune_potential(sparsities, accuracies, dense_accuracy, budget):\n"
+            "    best = 0.0\n"
+            "    for s, a in zip(sparsities, accuracies):\n"
+            "        if dense_accuracy - a <= budget:\n"
+            "            best = max(best, s)\n"
+            "    return best\n"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("exercise, task, source", RIGHT, ids=[f"{e}-{t}-{i}" for i, (e, t, _) in enumerate(RIGHT)])
+def test_a_right_answer_written_another_way_passes(exercise, task, source):
+    failure = run_grade_cell(exercise, task, source)
+    assert failure is None, f"{type(failure).__name__}: {failure}"

@@ -57,3 +57,15 @@ def test_pyproject_extras_and_nbval_options():
     assert "--nbval" in addopts and "--nbval-current-env" in addopts
     sanitize = addopts.split("--nbval-sanitize-with")[1].split()[0]
     assert (ROOT / sanitize).is_file()
+
+
+def test_every_chapter_with_an_exercise_links_it_and_the_course_map_links_them_all():
+    import json
+
+    exercises = sorted(p.name for p in (ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+    welcome = (ROOT / "notebooks" / "00_welcome.ipynb").read_text()
+    for name in exercises:
+        chapter = json.loads((ROOT / "notebooks" / name).read_text())
+        text = "\n".join("".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "markdown")
+        assert f"](../exercises/{name})" in text, f"chapter {name} does not link its exercise"
+        assert f"../exercises/{name}" in welcome, f"the course map does not link exercise {name}"

@@ -225,8 +225,8 @@ def describe_difference(got, expected, where: str = "") -> str | None:
     if isinstance(expected, dict):
         if not isinstance(got, dict):
             return f"{it}should be a dict, got {_kind(got)}"
-        if list(got) != list(expected):
-            return f"{it}should have the keys {list(expected)} (in that order), got {list(got)}"
+        if set(got) != set(expected):
+            return f"{it}should have the keys {sorted(expected)}, got {sorted(got)}"
         for key in expected:
             found = describe_difference(got[key], expected[key], f"{where}[{key!r}]")
             if found:
@@ -239,6 +239,8 @@ def describe_difference(got, expected, where: str = "") -> str | None:
     if isinstance(expected, np.ndarray):
         return _array_difference(got, expected, it)
     if isinstance(expected, numbers.Real):
+        if isinstance(got, np.ndarray) and got.ndim == 0:
+            got = got[()]  # a 0-d array is a number too
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
             return f"{it}should be a number, got {_kind(got)}"
         if isinstance(expected, numbers.Integral):

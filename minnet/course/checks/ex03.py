@@ -92,9 +92,7 @@ def check_taylor_scores(taylor_scores, seed: int = 0, shape=(5, 4)) -> None:
     )
     feedback.expect(hint is None, f"taylor_scores is wrong. {hint}")
     feedback.expect_array(scores, "the scores", shape=W.shape, dtype_kind="f")
-    feedback.expect_close(
-        scores, expected, "the scores", "They should be |w * g|, entry by entry (not a matrix product)."
-    )
+    feedback.expect_close(scores, expected, "the scores", "They should be |w * g|, entry by entry.")
     n = agrees_on_random_cases(
         taylor_scores, lambda W, grad: np.abs(W * grad), _random_weights(seed, with_grad=True), "taylor_scores"
     )

@@ -77,13 +77,16 @@ def matches(value, candidate, atol: float = 1e-8, rtol: float = 1e-6) -> bool:
 
 
 def first_mistake(value, expected, mistakes) -> str | None:
-    """The hint of the first ``(candidate, hint)`` in ``mistakes`` that ``value`` matches.
-    A candidate that equals ``expected`` (a mistake that makes no difference on these
-    inputs, such as dividing by N = 1) or is None is skipped."""
-    for candidate, hint in mistakes:
-        if candidate is not None and not matches(candidate, expected) and matches(value, candidate):
-            return hint
-    return None
+    """The hint of the ``(candidate, hint)`` in ``mistakes`` that ``value`` matches,
+    if only one does. A candidate that equals ``expected`` (a mistake that makes no
+    difference on these inputs, such as dividing by N = 1) or is None is skipped;
+    when two mistakes give the same value here, neither is named (None)."""
+    hints = [
+        hint
+        for candidate, hint in mistakes
+        if candidate is not None and not matches(candidate, expected) and matches(value, candidate)
+    ]
+    return hints[0] if len(set(hints)) == 1 else None
 
 
 # -- masks: shared diagnosis -------------------------------------------------------------------

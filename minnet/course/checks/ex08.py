@@ -189,36 +189,60 @@ def check_accuracy_under_shift(
     def reference(kind, sev=severity, seed=rng):
         return evaluate(model, shift(X, kind, sev, rng=seed), y).accuracy
 
+    answers = {}
     for current in kinds:
         got = call_keeping_inputs(accuracy_under_shift, model=model, X=X, y=y, kind=current, severity=severity, rng=rng)
+        if isinstance(got, np.ndarray) and got.ndim == 0:
+            got = got[()]
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
             raise CheckFailed(f"return the accuracy (a float), got {type(got).__name__} {got!r:.60}")
-        got = float(got)
-        expected = reference(current)
-        if np.isclose(got, expected, rtol=0, atol=1e-12):
-            continue
-        what = f"for kind={current!r}, severity={severity}, rng={rng} you returned {got:.4f}, expected {expected:.4f}"
-        if got > 1:
-            raise CheckFailed(f"{what}: return a fraction in [0, 1] (`minnet.evaluate(...).accuracy`), not percent")
-        if np.isclose(got, 1 - expected):
-            raise CheckFailed(f"{what}: that is the error rate, 1 - accuracy; return the accuracy")
-        if np.isclose(got, clean):
-            raise CheckFailed(
-                f"{what}: that is the accuracy on the CLEAN data; evaluate on `minnet.data.shift(X, kind, severity, "
-                "rng=rng)` instead of X"
-            )
-        if np.isclose(got, reference(current, seed=0)):
-            raise CheckFailed(f"{what}: you drew the shift with seed 0; pass `rng=rng` to minnet.data.shift")
-        for sev in range(1, 6):
-            if sev != severity and np.isclose(got, reference(current, sev=sev)):
-                raise CheckFailed(f"{what}: that is severity {sev}; pass the `severity` argument to shift")
-        for other in SHIFTS:
-            if other != current and np.isclose(got, reference(other)):
-                raise CheckFailed(f"{what}: that is the {other!r} shift; pass the `kind` argument to shift")
-        raise CheckFailed(
-            f"{what}: shift the inputs with `minnet.data.shift(X, kind, severity, rng=rng)` and return "
-            "`minnet.evaluate(model, X_shifted, y).accuracy`"
+        answers[current] = float(got)
+    wrong = [kind for kind in kinds if not np.isclose(answers[kind], reference(kind), rtol=0, atol=1e-12)]
+    if wrong:
+        first = wrong[0]
+        what = (
+            f"for kind={first!r}, severity={severity}, rng={rng} you returned {answers[first]:.4f}, "
+            f"expected {reference(first):.4f}"
         )
+        if answers[first] > 1:
+            raise CheckFailed(f"{what}: return a fraction in [0, 1] (`minnet.evaluate(...).accuracy`), not percent")
+        # (what the learner's function computes instead, its hint): named only if it alone
+        # reproduces the answers for every kind
+        mistakes = [
+            (lambda kind: 1 - reference(kind), "that is the error rate, 1 - accuracy; return the accuracy"),
+            (
+                lambda kind: clean,
+                "that is the accuracy on the CLEAN data; evaluate on the shifted inputs "
+                "`minnet.data.shift(X, kind, severity, rng=rng)` instead of X",
+            ),
+            (
+                lambda kind: reference(kind, seed=0),
+                "you drew the shift with seed 0; pass `rng=rng` to minnet.data.shift",
+            ),
+        ]
+        mistakes += [
+            (lambda kind, sev=sev: reference(kind, sev=sev), f"that is severity {sev}; pass the `severity` argument")
+            for sev in range(1, 6)
+            if sev != severity
+        ]
+        mistakes += [
+            (lambda kind, other=other: reference(other), f"that is the {other!r} shift; pass the `kind` argument")
+            for other in SHIFTS
+        ]
+        explaining = [
+            hint
+            for mistake, hint in mistakes
+            if all(np.isclose(answers[kind], mistake(kind), rtol=0, atol=1e-12) for kind in kinds)
+        ]
+        hint = (
+            explaining[0]
+            if len(explaining) == 1
+            else (
+                "shift the inputs with minnet.data.shift, passing kind, severity and rng as given, and return the "
+                "accuracy of the model on them"
+            )
+        )
+        raise CheckFailed(f"{what}: {hint}")
     feedback.passed(f"accuracy_under_shift: right for {', '.join(kinds)} at severity {severity}")
 
 

@@ -39,7 +39,7 @@ from train_speed import interleaved_rates
 
 import minnet
 from minnet import metrics
-from minnet.prune.base import prunable_layers, unit_axis
+from minnet.anatomy import prunable_layers, unit_axis
 from minnet.prune.surgery import shrink
 from minnet.sparse import CSRNetwork
 

@@ -22,9 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .anatomy import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .layers import Conv2d
 from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, check_sequential, npz_path, read_model_file
-from .prune.base import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .validate import check_bool, check_choice, check_int, check_path
 
 FORMATS = ("dense", "csr", "bitmask")

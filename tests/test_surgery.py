@@ -5,8 +5,8 @@ import pytest
 
 import minnet
 from minnet import metrics
+from minnet.anatomy import tied_batchnorm, unit_axis
 from minnet.layers import Layer
-from minnet.prune.base import tied_batchnorm, unit_axis
 from minnet.prune.surgery import shrink, unit_keep_mask
 
 

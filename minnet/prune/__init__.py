@@ -9,6 +9,7 @@ and the ``GradualPruning`` callback in ``minnet.prune.loops``, retraining
 strategies in ``minnet.prune.finetune``.
 """
 
+from ..anatomy import prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .apply import (
     PruneReport,
     attach_masks,
@@ -20,7 +21,6 @@ from .apply import (
     prune_units,
     remove,
 )
-from .base import prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .finetune import STRATEGIES, reinitialize, retrain, rewind_weights
 from .loops import GradualPruning, LoopResult, Round, prune_loop
 from .masks import global_unstructured_masks, structured_mask, unstructured_mask

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validate import check_choice, check_int, check_real, is_int
-from .base import (
+from ..anatomy import (
     check_layers,
     check_parameter_names,
     check_sequential,
@@ -29,6 +28,7 @@ from .base import (
     unit_axis,
     unit_keep_mask,
 )
+from ..validate import check_choice, check_int, check_real, is_int
 from .masks import (
     check_mask,
     check_scores,
@@ -36,6 +36,7 @@ from .masks import (
     global_unstructured_masks,
     unstructured_mask,
 )
+from .scores import UNIT_SCORES, WEIGHT_SCORES, batchnorm_scale_scores, unit_norm_scores
 
 SCOPES = ("global", "local")
 
@@ -146,7 +147,6 @@ def _resolve(model, scores, registry: dict, what: str, **selection):
 
 
 def _weight_scores(model, scores, names):
-    from .scores import WEIGHT_SCORES  # imported here: scores.py uses this package too
 
     resolved = _resolve(model, "magnitude" if scores is None else scores, WEIGHT_SCORES, "weight", names=names)
     out = {}
@@ -228,7 +228,6 @@ def keep_units(model, index: int, keep) -> None:
 
 
 def _unit_scores(model, scores, layers, ord):
-    from .scores import UNIT_SCORES, unit_norm_scores
 
     if scores is None:
         resolved = unit_norm_scores(model, ord=ord, layers=layers)
@@ -265,8 +264,6 @@ def prune_units(
     check_choice("scope", scope, SCOPES)
     check_sequential(model)
     if layers is None and isinstance(scores, str) and scores == "bn_scale":
-        from .scores import batchnorm_scale_scores
-
         layers = sorted(batchnorm_scale_scores(model))  # only the layers a BatchNorm follows
     layers = check_layers(model, layers)
     check_scores_argument(scores)

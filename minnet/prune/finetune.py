@@ -17,11 +17,11 @@ rate differ.
 
 from __future__ import annotations
 
+from ..anatomy import check_sequential, restored_on_error
 from ..optim import Optimizer, constant_schedule
 from ..train import check_training_data, fit
 from ..utils import as_generator
 from ..validate import check_bool, check_callable, check_choice, check_int, check_real
-from .base import check_sequential, restored_on_error
 
 STRATEGIES = ("fine_tune", "lr_rewind", "weight_rewind", "reinit")
 

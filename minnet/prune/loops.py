@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .. import metrics
+from ..anatomy import check_layers, check_parameter_names, check_sequential, restored_on_error
 from ..optim import Adam, Optimizer
 from ..train import Callback, check_training_data, evaluate, fit
 from ..utils import as_generator
 from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_names, check_real
 from .apply import SCOPES, check_scores_argument, dead_unit_fraction, masked_fraction, prune, prune_units
-from .base import check_layers, check_parameter_names, check_sequential, restored_on_error
 from .schedules import PolynomialDecay
+from .surgery import shrink
 
 
 @dataclass
@@ -82,9 +84,6 @@ def _measure(model, input_shape, latency_input, structured: bool):
     """Costs after a round. With structured pruning, MACs and latency are those
     of ``shrink(model)``: the masked model still multiplies by the removed
     units' zeros, the shrunk one does not."""
-    from .. import metrics
-    from .surgery import shrink
-
     runnable = shrink(model) if structured else model
     latency = None
     if latency_input is not None:

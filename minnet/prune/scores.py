@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..anatomy import check_layers, check_parameter_names, parse_name, prunable_layers, tied_batchnorm, unit_axis
 from ..layers import ACTIVATIONS, BatchNorm, ReLU
 from ..losses import softmax_cross_entropy
 from ..utils import as_generator
 from ..validate import check_array, check_callable, check_int, is_int
-from .base import check_layers, check_parameter_names, parse_name, prunable_layers, tied_batchnorm, unit_axis
 from .masks import slice_norms
 
 ACTIVATION_TYPES = tuple(ACTIVATIONS.values())

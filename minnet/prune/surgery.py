@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..anatomy import prunable_layers, unit_axis, unit_keep_mask
 from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Sigmoid, Tanh
 from ..model import Sequential, check_sequential
-from .base import prunable_layers, unit_axis, unit_keep_mask
 
 __all__ = ["shrink", "unit_keep_mask"]
 

@@ -15,8 +15,8 @@ import numbers
 
 import numpy as np
 
+from ...anatomy import weight_names
 from ...prune.apply import masked_fraction, prune
-from ...prune.base import weight_names
 from ...prune.schedules import Iterative, PolynomialDecay
 from ...zoo import mlp
 from .. import feedback

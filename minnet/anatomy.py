@@ -11,9 +11,9 @@ import contextlib
 
 import numpy as np
 
-from ..layers import BatchNorm, Conv2d, Dense, Flatten
-from ..model import check_sequential
-from ..validate import check_bool, check_int, check_names, is_int
+from .layers import BatchNorm, Conv2d, Dense, Flatten
+from .model import check_sequential
+from .validate import check_bool, check_int, check_names, is_int
 
 PRUNABLE_TYPES = (Dense, Conv2d)
 

@@ -23,6 +23,10 @@ from .validate import check_array, check_float_dtype, check_int, check_real
 class Layer:
     """Base class: no parameters, identity bookkeeping."""
 
+    # True where ``backward(grad_out, input_grad=False)`` can skip the gradient wrt the
+    # input, which training never needs for the first layer (Dense, Conv2d)
+    input_grad_optional = False
+
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -49,6 +53,10 @@ class Layer:
     def buffers(self) -> dict[str, np.ndarray]:
         """Non-trainable state saved with the model (BatchNorm running stats)."""
         return {}
+
+    def reset_parameters(self, rng=None) -> None:
+        """Fresh parameters, masks kept: nothing to draw here (layers with
+        parameters override it); draws nothing from ``rng``."""
 
     def config(self) -> dict:
         """Constructor arguments, JSON-friendly, to rebuild the layer on load."""
@@ -106,6 +114,8 @@ class Dense(Layer):
     Input (N, in_features), output (N, out_features). He-normal init.
     """
 
+    input_grad_optional = True
+
     def __init__(self, in_features, out_features, *, rng=None, dtype=np.float32):
         super().__init__()
         self.in_features = check_int("in_features", in_features, low=1)
@@ -152,6 +162,8 @@ class Conv2d(Layer):
     Input (N, C, H, W); output (N, out_channels, OH, OW) with
     OH = (H + 2*padding - kh) // stride + 1 (likewise OW). Zero padding.
     """
+
+    input_grad_optional = True
 
     def __init__(self, in_channels, out_channels, kernel_size, *, stride=1, padding=0, rng=None, dtype=np.float32):
         super().__init__()

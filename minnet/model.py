@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 
-from .layers import LAYER_TYPES, Conv2d, Dense, Layer
+from .layers import LAYER_TYPES, Layer
 from .threads import blas_threads
 from .validate import check_array, check_bool, check_instance, check_int, check_path
 
@@ -77,7 +77,7 @@ class Sequential:
         for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
         first = self.layers[0]
-        if not input_grad and isinstance(first, (Dense, Conv2d)):
+        if not input_grad and first.input_grad_optional:
             return first.backward(grad_out, input_grad=False)
         return first.backward(grad_out)
 

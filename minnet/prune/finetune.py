@@ -18,6 +18,7 @@ rate differ.
 from __future__ import annotations
 
 from ..anatomy import check_sequential, restored_on_error
+from ..model import MASK_SUFFIX
 from ..optim import Optimizer, constant_schedule
 from ..train import check_training_data, fit
 from ..utils import as_generator
@@ -33,7 +34,7 @@ def rewind_weights(model, state: dict) -> None:
     if not isinstance(state, dict):
         raise TypeError(f"state must be a state dict (Snapshot.state or state_dict()), got {type(state).__name__}")
     masks = [dict(layer.masks) for layer in model.layers]
-    values = {name: value for name, value in state.items() if not name.endswith("_mask")}
+    values = {name: value for name, value in state.items() if not name.endswith(MASK_SUFFIX)}
     model.load_state_dict(values)
     for layer, layer_masks in zip(model.layers, masks):
         layer.masks = layer_masks
@@ -46,8 +47,7 @@ def reinitialize(model, rng=0) -> None:
     check_sequential(model)
     gen = as_generator(rng)
     for layer in model.layers:
-        if hasattr(layer, "reset_parameters"):
-            layer.reset_parameters(gen)
+        layer.reset_parameters(gen)
 
 
 def retrain(

@@ -15,20 +15,19 @@ keeps it and its value is not 0. ``compression_ratio`` and
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import NamedTuple
 
 import numpy as np
 
+from . import io
 from .anatomy import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .layers import Conv2d
-from .model import ARCHITECTURE_KEY, MASK_SUFFIX, Sequential, check_sequential, npz_path, read_model_file
+from .model import Sequential, check_sequential
 from .validate import check_bool, check_choice, check_int, check_path
 
 FORMATS = ("dense", "csr", "bitmask")
-_VALUES, _BITS = "_values", "_bits"  # suffixes of a masked parameter's entries in a sparse file
 
 
 # -- counts ------------------------------------------------------------------------------------
@@ -178,63 +177,17 @@ def model_bytes(model, fmt: str = "dense", *, dtype_bytes: int = 4, index_bytes:
 
 def save_sparse(model, path: str | os.PathLike) -> None:
     """Write ``model`` to one ``.npz`` file (no pickle), like ``Sequential.save``, but
-    each masked parameter as its kept values (1-D, C order) plus its mask packed
-    8 entries a byte (``np.packbits``); other parameters and buffers dense.
-    Read it back with ``load_sparse``."""
+    each masked parameter as its kept values plus its mask packed 8 entries a byte
+    (the format is ``minnet.io``'s). Read it back with ``load_sparse`` or ``minnet.load``."""
     path = check_path("path", path)
-    state = check_sequential(model).state_dict()
-    arrays = {ARCHITECTURE_KEY: np.array(json.dumps(model.architecture()))}
-    for name, value in state.items():
-        if name.endswith(MASK_SUFFIX):
-            continue
-        mask = state.get(name + MASK_SUFFIX)
-        if mask is None:
-            arrays[name] = value
-        else:
-            arrays[name + _VALUES], arrays[name + _BITS] = value[mask], np.packbits(mask)
-    np.savez(path, **arrays)
+    model = check_sequential(model)
+    io.write_model_file(path, model.architecture(), model.state_dict(), sparse=True)
 
 
 def load_sparse(path: str | os.PathLike) -> Sequential:
     """Rebuild a model written by ``save_sparse`` (or by ``Sequential.save``):
-    parameters, masks and buffers exactly as saved."""
-    path = npz_path(path)
-    arch, arrays = read_model_file(path)
-    model = Sequential.from_architecture(arch, source=repr(path))
-    shapes = {name: value.shape for name, value in model.named_parameters()}
-    state = {}
-    for key, value in arrays.items():
-        if key.endswith(_VALUES):
-            name = key[: -len(_VALUES)]
-            state[name], state[name + MASK_SUFFIX] = _unpack(
-                name, value, arrays.get(name + _BITS), shapes.get(name), path
-            )
-        elif not key.endswith(_BITS):  # a dense entry (bits were read with their values)
-            state[key] = value
-    try:
-        model.load_state_dict(state)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path!r} is not a valid minnet model file: {exc}") from None
-    return model
-
-
-def _unpack(name, values, bits, shape, path):
-    """The dense parameter and its mask from kept ``values`` and packed mask ``bits``."""
-    where = f"{os.fspath(path)!r}, entry {name!r}"
-    if shape is None:
-        raise ValueError(f"{where}: the model has no parameter {name!r}")
-    size = int(np.prod(shape))
-    if bits is None or bits.dtype != np.uint8 or bits.shape != (-(-size // 8),):
-        raise ValueError(
-            f"{where}: expected a packed mask of {-(-size // 8)} uint8 bytes for shape {shape}, "
-            f"got {None if bits is None else f'{bits.dtype} array of shape {bits.shape}'}"
-        )
-    mask = np.unpackbits(bits, count=size).reshape(shape).astype(bool)
-    if values.shape != (int(mask.sum()),):
-        raise ValueError(f"{where}: the mask keeps {int(mask.sum())} entries but {values.shape} values are stored")
-    dense = np.zeros(shape, dtype=values.dtype)
-    dense[mask] = values
-    return dense, mask
+    parameters, masks and buffers exactly as saved (``Sequential.load`` reads both)."""
+    return Sequential.load(path)
 
 
 # -- time --------------------------------------------------------------------------------------

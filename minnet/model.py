@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
-import zipfile
 
 import numpy as np
 
+from .io import MASK_SUFFIX, npz_path, read_model_file, state_from_arrays, write_model_file
 from .layers import LAYER_TYPES, Layer
 from .threads import blas_threads
 from .validate import check_array, check_bool, check_instance, check_int, check_path
-
-MASK_SUFFIX = "_mask"
-ARCHITECTURE_KEY = "__architecture__"
 
 
 class Sequential:
@@ -204,18 +200,17 @@ class Sequential:
         """Write architecture, parameters, buffers and masks to one ``.npz``
         file (no pickle); ``.npz`` is added to a path without it, as NumPy
         does. Read it back with ``minnet.load(path)``."""
-        path = check_path("path", path)
-        arch = np.array(json.dumps(self.architecture()))
-        np.savez(path, **{ARCHITECTURE_KEY: arch}, **self.state_dict())
+        write_model_file(check_path("path", path), self.architecture(), self.state_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Sequential":
-        """Rebuild a model saved with ``save`` (``"m"`` finds ``"m.npz"`` too)."""
+        """Rebuild a model saved with ``save`` or ``metrics.save_sparse`` (``"m"`` finds ``"m.npz"`` too)."""
         path = npz_path(path)
-        arch, state = read_model_file(path)
+        arch, arrays = read_model_file(path)
         model = cls.from_architecture(arch, source=repr(path))
+        shapes = {name: value.shape for name, value in model.named_parameters()}
         try:
-            model.load_state_dict(state)
+            model.load_state_dict(state_from_arrays(arrays, shapes, path))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path!r} is not a valid minnet model file: {exc}") from None
         return model
@@ -295,47 +290,6 @@ class Sequential:
 def check_sequential(model) -> "Sequential":
     """``model`` itself if it is a minnet Sequential, else a TypeError naming what it is."""
     return check_instance("model", model, Sequential, "a minnet Sequential model")
-
-
-def npz_path(path) -> str:
-    """The file ``save`` wrote for ``path``: ``path`` itself, or ``path + ".npz"``
-    as ``np.savez`` names it; FileNotFoundError naming both when neither exists."""
-    path = check_path("path", path)
-    if os.path.isfile(path):
-        return path
-    if not path.endswith(".npz") and os.path.isfile(path + ".npz"):
-        return path + ".npz"
-    tried = repr(path) + ("" if path.endswith(".npz") else f" or {path + '.npz'!r}")
-    raise FileNotFoundError(f"no model file {tried}")
-
-
-def read_npz(path: str) -> dict[str, np.ndarray]:
-    """Every array of a ``.npz`` file, read without pickle; a ValueError naming
-    the file when it is damaged, empty, or not a ``.npz`` archive."""
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not a .npz archive")
-        with data:
-            return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        reason = str(exc) or type(exc).__name__
-        raise ValueError(f"{path!r} is not a readable minnet .npz file ({reason})") from None
-
-
-def read_model_file(path: str | os.PathLike) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """The architecture and the stored arrays of a minnet ``.npz`` model file."""
-    path = npz_path(path)
-    arrays = read_npz(path)
-    if ARCHITECTURE_KEY not in arrays:
-        raise ValueError(f"{path!r} is not a minnet model file (no architecture entry)")
-    try:
-        arch = json.loads(str(arrays.pop(ARCHITECTURE_KEY)))
-    except ValueError as exc:
-        raise ValueError(f"{path!r} has a damaged architecture entry ({exc})") from None
-    return arch, arrays
 
 
 def _check_batch(x, finite: bool = True) -> np.ndarray:

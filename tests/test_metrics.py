@@ -139,6 +139,9 @@ def test_save_sparse_round_trips_exactly_and_is_smaller(tmp_path):
     )
     assert sparse_size < 0.3 * dense_size
     assert metrics.load_sparse(dense_path).architecture() == model.architecture()  # reads dense files too
+    # one format (minnet.io): minnet.load reads the sparse file too, parameters and masks exactly
+    again = minnet.load(sparse_path).state_dict()
+    assert all(np.array_equal(again[name], value) for name, value in original.items())
 
 
 def test_errors_name_the_argument_and_the_value(tmp_path):

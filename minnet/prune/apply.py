@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,30 +42,39 @@ from .scores import UNIT_SCORES, WEIGHT_SCORES, batchnorm_scale_scores, unit_nor
 SCOPES = ("global", "local")
 
 
+class PruneRow(NamedTuple):
+    """One parameter (or one layer's units) in a ``PruneReport``."""
+
+    label: str
+    total: int
+    kept_before: int
+    kept_after: int
+
+
 @dataclass
 class PruneReport:
     """What one pruning call changed: per row (a parameter, or a layer's units)
     the total count, and how many were kept before and after."""
 
     kind: str  # "weights" or "units"
-    rows: list  # (label, total, kept_before, kept_after)
+    rows: list  # PruneRow per parameter or layer
 
     @property
     def sparsity(self) -> float:
         """Fraction pruned after the call, over all rows."""
-        total = sum(r[1] for r in self.rows)
-        return 1 - sum(r[3] for r in self.rows) / total
+        total = sum(r.total for r in self.rows)
+        return 1 - sum(r.kept_after for r in self.rows) / total
 
     @property
     def pruned(self) -> int:
         """How many entries (or units) this call pruned."""
-        return sum(r[2] - r[3] for r in self.rows)
+        return sum(r.kept_before - r.kept_after for r in self.rows)
 
     def __repr__(self):
         lines = [f"{self.kind:<28}{'total':>9}{'kept before':>13}{'kept after':>12}{'sparsity':>10}"]
         for label, total, before, after in self.rows:
             lines.append(f"{label:<28}{total:>9,}{before:>13,}{after:>12,}{1 - after / total:>10.1%}")
-        total, before = sum(r[1] for r in self.rows), sum(r[2] for r in self.rows)
+        total, before = sum(r.total for r in self.rows), sum(r.kept_before for r in self.rows)
         after = total - round(self.sparsity * total)
         lines.append(f"{'all':<28}{total:>9,}{before:>13,}{after:>12,}{self.sparsity:>10.1%}")
         return "\n".join(lines)
@@ -115,6 +125,23 @@ def _count_to_target(sparsity, total: int, kept: int, what: str) -> int:
             "pruning never un-prunes (start from an unpruned copy instead)"
         )
     return k
+
+
+def _new_masks(scores: dict, priors: dict, amount, sparsity, scope: str, label) -> dict:
+    """Keep-masks pruning ``amount`` more of what ``priors`` keep, or up to the target
+    ``sparsity``: over all entries of ``scores`` together ("global"), or key by key
+    ("local"). ``label(key)`` names a key in errors; ``label(None)`` names them all."""
+    if scope == "global":
+        k = amount
+        if sparsity is not None:
+            total, kept = sum(m.size for m in priors.values()), sum(int(m.sum()) for m in priors.values())
+            k = _count_to_target(sparsity, total, kept, label(None))
+        return global_unstructured_masks(scores, k, priors)
+    new = {}
+    for key, prior in priors.items():
+        k = amount if sparsity is None else _count_to_target(sparsity, prior.size, int(prior.sum()), label(key))
+        new[key] = unstructured_mask(scores[key], k, prior)
+    return new
 
 
 def check_scores_argument(scores) -> None:
@@ -187,23 +214,9 @@ def prune(model, amount=None, *, sparsity=None, scores=None, scope: str = "globa
     params = {name: parse_name(model, name) for name in names}
     priors = {name: _current_mask(layer, key) for name, (_, layer, key) in params.items()}
     scores = _weight_scores(model, scores, names)
-    if scope == "global":
-        k = amount
-        if sparsity is not None:
-            total, kept = sum(m.size for m in priors.values()), sum(int(m.sum()) for m in priors.values())
-            k = _count_to_target(sparsity, total, kept, "the selected weights")
-        new = global_unstructured_masks(scores, k, priors)
-    else:
-        new = {}
-        for name in names:
-            k = (
-                amount
-                if sparsity is None
-                else _count_to_target(sparsity, priors[name].size, int(priors[name].sum()), name)
-            )
-            new[name] = unstructured_mask(scores[name], k, priors[name])
+    new = _new_masks(scores, priors, amount, sparsity, scope, lambda name: name or "the selected weights")
     attach_masks(model, new)
-    rows = [(name, m.size, int(m.sum()), int(new[name].sum())) for name, m in priors.items()]
+    rows = [PruneRow(name, m.size, int(m.sum()), int(new[name].sum())) for name, m in priors.items()]
     return PruneReport("weights", rows)
 
 
@@ -271,21 +284,8 @@ def prune_units(
         raise ValueError("layers must list at least one Dense/Conv2d layer, got none")
     alive = {i: unit_keep_mask(model, i) for i in layers}
     scores = _unit_scores(model, scores, layers, ord)
-    if scope == "global":
-        k = amount
-        if sparsity is not None:
-            total, kept = sum(a.size for a in alive.values()), sum(int(a.sum()) for a in alive.values())
-            k = _count_to_target(sparsity, total, kept, "the selected layers")
-        new = global_unstructured_masks(scores, k, alive)
-    else:
-        new = {}
-        for i in layers:
-            k = (
-                amount
-                if sparsity is None
-                else _count_to_target(sparsity, alive[i].size, int(alive[i].sum()), f"layer {i}")
-            )
-            new[i] = unstructured_mask(scores[i], k, alive[i])
+    label = lambda i: "the selected layers" if i is None else f"layer {i}"  # noqa: E731
+    new = _new_masks(scores, alive, amount, sparsity, scope, label)
     for i, keep in new.items():
         if not keep.any():
             raise ValueError(
@@ -296,7 +296,10 @@ def prune_units(
         keep_units(model, i, keep)
     return PruneReport(
         "units",
-        [(f"{i} {type(model.layers[i]).__name__}", a.size, int(a.sum()), int(new[i].sum())) for i, a in alive.items()],
+        [
+            PruneRow(f"{i} {type(model.layers[i]).__name__}", a.size, int(a.sum()), int(new[i].sum()))
+            for i, a in alive.items()
+        ],
     )
 
 

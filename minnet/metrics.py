@@ -25,7 +25,7 @@ from . import io
 from .anatomy import parse_name, prunable_layers, unit_axis, unit_keep_mask, weight_names
 from .layers import Conv2d
 from .model import Sequential, check_sequential
-from .validate import check_bool, check_choice, check_int, check_path
+from .validate import check_batch, check_bool, check_choice, check_int, check_path
 
 FORMATS = ("dense", "csr", "bitmask")
 
@@ -206,9 +206,7 @@ def measure_latency(fn_or_model, x, *, warmup: int = 3, repeats: int = 20) -> La
     warmup = check_int("warmup", warmup, low=0)
     repeats = check_int("repeats", repeats, low=1)
     if isinstance(fn_or_model, Sequential):
-        x = np.asarray(x)
-        if x.ndim == 0 or len(x) == 0:
-            raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
+        x = check_batch("x", x, finite=False)
         model = fn_or_model
 
         def call():

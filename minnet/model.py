@@ -11,7 +11,7 @@ import numpy as np
 from .io import MASK_SUFFIX, npz_path, read_model_file, state_from_arrays, write_model_file
 from .layers import LAYER_TYPES, Layer
 from .threads import blas_threads
-from .validate import check_array, check_bool, check_instance, check_int, check_path
+from .validate import check_array, check_batch, check_bool, check_instance, check_int, check_path
 
 
 class Sequential:
@@ -41,7 +41,7 @@ class Sequential:
         indices are in ``keep`` (for activation-based importance scores).
         The batch is checked against every layer first, so a misfit raises
         before any layer (a BatchNorm's running statistics) has changed."""
-        x = _check_batch(x, finite=False)  # NaN inputs give NaN outputs; fit and inference name them first
+        x = check_batch("x", x, finite=False)  # NaN inputs give NaN outputs; fit and inference name them first
         self._check_fits(x.shape[1:], f"x of shape {x.shape}")
         return self._run_layers(x, keep)
 
@@ -80,7 +80,7 @@ class Sequential:
     def inference(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Outputs in eval mode, computed in batches; the mode is restored after."""
         batch_size = check_int("batch_size", batch_size, low=1)
-        x = _check_batch(x)
+        x = check_batch("x", x)
         self._check_fits(x.shape[1:], f"x of shape {x.shape}")
         was_training = self.training
         self.eval()
@@ -290,14 +290,6 @@ class Sequential:
 def check_sequential(model) -> "Sequential":
     """``model`` itself if it is a minnet Sequential, else a TypeError naming what it is."""
     return check_instance("model", model, Sequential, "a minnet Sequential model")
-
-
-def _check_batch(x, finite: bool = True) -> np.ndarray:
-    """``x`` as a non-empty batch (N, ...) of real numbers, finite unless told otherwise."""
-    x = check_array("x", x, min_ndim=1, non_empty=False, finite=False)
-    if x.size == 0:
-        raise ValueError(f"x must be a non-empty batch of shape (N, ...), got shape {x.shape}")
-    return check_array("x", x, finite=True) if finite else x
 
 
 def _one_example(template: str) -> str:

@@ -25,9 +25,50 @@ import numpy as np
 
 from .layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Tanh
 from .model import Sequential, check_sequential
-from .validate import check_array
+from .validate import check_batch
 
 ELEMENTWISE = (ReLU, Tanh, Sigmoid, Dropout)  # same result whatever the layout of the batch
+
+
+class CSRDense:
+    """A Dense layer for a feature-major batch (features, N): its weight as
+    ``csr_matrix(W.T)``, one row per output neuron holding only its nonzero
+    weights, and its bias as a column."""
+
+    def __init__(self, layer: Dense, index: int):
+        import scipy.sparse  # imported here: scipy is slow to import
+
+        W = layer.params["W"]
+        self.weight = scipy.sparse.csr_matrix(W.T)  # stores only the nonzero weights
+        self.bias = layer.params["b"][:, None].copy()
+        self.dtype, self.in_features, self.index = W.dtype, layer.in_features, index
+
+    def __call__(self, h: np.ndarray, columns: bool) -> tuple[np.ndarray, bool]:
+        """``h`` batch-major (N, in) or, with ``columns``, feature-major (in, N);
+        returns the feature-major output (out, N)."""
+        if not columns:
+            if h.ndim != 2 or h.shape[1] != self.in_features:
+                raise ValueError(
+                    f"layer {self.index} (Dense) expects input of shape (N, {self.in_features}), got shape {h.shape}"
+                )
+            h = np.ascontiguousarray(h.T, dtype=self.dtype)
+        elif h.shape[0] != self.in_features:
+            raise ValueError(f"layer {self.index} (Dense) expects {self.in_features} features, got {h.shape[0]}")
+        return self.weight @ h.astype(self.dtype, copy=False) + self.bias, True
+
+
+class EvalCopy:
+    """Any other supported layer: a private eval-mode copy running its own ``forward``
+    (elementwise layers work on either layout; a feature-major batch is flat already)."""
+
+    def __init__(self, layer):
+        self.layer = copy.deepcopy(layer)
+        self.layer.training = False  # Dropout: identity
+
+    def __call__(self, h: np.ndarray, columns: bool) -> tuple[np.ndarray, bool]:
+        if columns and isinstance(self.layer, Flatten):
+            return h, columns
+        return self.layer.forward(h), columns
 
 
 class CSRNetwork:
@@ -38,8 +79,7 @@ class CSRNetwork:
     """
 
     def __init__(self, steps: list):
-        # steps: ("dense", (CSR W.T, bias column, dtype, in_features, index)) or ("layer", eval-mode copy)
-        self.steps = steps
+        self.steps = steps  # one CSRDense or EvalCopy per layer: step(h, columns) -> (h, columns)
 
     @classmethod
     def from_model(cls, model: Sequential) -> CSRNetwork:
@@ -53,40 +93,18 @@ class CSRNetwork:
                     f"CSRNetwork supports Dense, ReLU, Tanh, Sigmoid, Flatten and Dropout layers; "
                     f"layer {i} is {layer!r}"
                 )
-        import scipy.sparse  # imported here: scipy is slow to import
-
-        steps = []
-        for i, layer in enumerate(model.layers):
-            if isinstance(layer, Dense):
-                W, b = layer.params["W"], layer.params["b"]
-                csr = scipy.sparse.csr_matrix(W.T)  # stores only the nonzero weights
-                steps.append(("dense", (csr, b[:, None].copy(), W.dtype, layer.in_features, i)))
-            else:
-                twin = copy.deepcopy(layer)
-                twin.training = False  # Dropout: identity
-                steps.append(("layer", twin))
-        return cls(steps)
+        return cls(
+            [
+                CSRDense(layer, i) if isinstance(layer, Dense) else EvalCopy(layer)
+                for i, layer in enumerate(model.layers)
+            ]
+        )
 
     def inference(self, x) -> np.ndarray:
         """Outputs for a batch ``x`` of shape (N, ...): (N, classes) for an MLP,
         equal to ``model.inference(x)`` up to float rounding."""
-        h = check_array("x", x, non_empty=False)
-        if h.ndim < 2 or h.shape[0] == 0:
-            raise ValueError(f"x must be a non-empty batch of shape (N, features), got shape {h.shape}")
+        h = check_batch("x", x, min_ndim=2, shape="(N, features)")
         columns = False  # False: h is (N, ...), batch-major; True: h is (features, N)
-        for kind, step in self.steps:
-            if kind == "layer":
-                if not (columns and isinstance(step, Flatten)):  # a (features, N) batch is flat already
-                    h = step.forward(h)
-                continue
-            csr, b, dtype, in_features, i = step
-            if not columns:
-                if h.ndim != 2 or h.shape[1] != in_features:
-                    raise ValueError(
-                        f"layer {i} (Dense) expects input of shape (N, {in_features}), got shape {h.shape}"
-                    )
-                h, columns = np.ascontiguousarray(h.T, dtype=dtype), True
-            elif h.shape[0] != in_features:
-                raise ValueError(f"layer {i} (Dense) expects {in_features} features, got {h.shape[0]}")
-            h = csr @ h.astype(dtype, copy=False) + b
+        for step in self.steps:
+            h, columns = step(h, columns)
         return np.ascontiguousarray(h.T) if columns else h

@@ -19,7 +19,7 @@ from .model import check_sequential
 from .optim import Adam, Optimizer
 from .threads import blas_threads, recheck
 from .utils import as_generator
-from .validate import check_array, check_bool, check_callable, check_choice, check_int, check_real
+from .validate import check_array, check_batch, check_bool, check_callable, check_choice, check_int, check_real
 
 
 class DivergenceError(FloatingPointError, ValueError):
@@ -159,10 +159,8 @@ class Snapshot(Callback):
 
 
 def _check_data(X, y, name: str):
-    X = check_array(f"{name} inputs", X, finite=False, non_empty=False)
+    X = check_batch(f"{name} inputs", X, min_ndim=2, finite=False)
     y = check_array(f"{name} labels", y, finite=False, non_empty=False)
-    if X.ndim < 2 or X.shape[0] == 0 or X.size == 0:
-        raise ValueError(f"{name} inputs must be a non-empty batch of shape (N, ...), got shape {X.shape}")
     if y.ndim == 0 or len(y) != len(X):
         raise ValueError(f"{name} inputs and labels must have the same length, got {len(X)} and {y.shape}")
     check_array(f"{name} inputs", X)  # NaN/inf named as such

@@ -126,6 +126,16 @@ def check_array(name: str, value, *, ndim=None, min_ndim=None, finite: bool = Tr
     return array
 
 
+def check_batch(name: str, value, *, min_ndim: int = 1, finite: bool = True, shape: str = "(N, ...)"):
+    """``value`` as a non-empty batch of real numbers: at least ``min_ndim`` axes, at
+    least one example, finite unless told otherwise; ``shape`` is how the error
+    describes the expected shape."""
+    array = check_array(name, value, finite=False, non_empty=False)
+    if array.ndim < min_ndim or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty batch of shape {shape}, got shape {array.shape}")
+    return check_array(name, array) if finite else array
+
+
 def check_float_dtype(name: str, value) -> np.dtype:
     """``value`` names float32 or float64."""
     try:

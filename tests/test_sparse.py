@@ -6,7 +6,7 @@ import scipy.sparse
 
 import minnet
 from minnet.prune import prune
-from minnet.sparse import CSRNetwork
+from minnet.sparse import CSRDense, CSRNetwork
 
 
 def pruned_mlp():
@@ -42,7 +42,7 @@ def test_same_outputs_as_the_model_and_only_nonzero_weights_stored():
     b1, b2, b3 = (model.layers[i].params["b"] for i in (1, 4, 6))
     h = np.maximum(np.tanh(x.reshape(7, 12).astype(np.float32) @ W1 + b1) @ W2 + b2, 0) @ W3 + b3
     np.testing.assert_allclose(out, 1 / (1 + np.exp(-h)), rtol=1e-5, atol=1e-5)
-    stored = [step[0] for kind, step in net.steps if kind == "dense"]
+    stored = [step.weight for step in net.steps if isinstance(step, CSRDense)]
     assert all(isinstance(csr, scipy.sparse.csr_matrix) for csr in stored)
     assert [csr.nnz for csr in stored] == [np.count_nonzero(W) for W in (W1, W2, W3)]
     assert [csr.shape for csr in stored] == [W.T.shape for W in (W1, W2, W3)]

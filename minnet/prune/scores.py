@@ -38,7 +38,7 @@ from ..anatomy import check_layers, check_parameter_names, parse_name, prunable_
 from ..layers import ACTIVATIONS, BatchNorm, ReLU
 from ..losses import softmax_cross_entropy
 from ..utils import as_generator
-from ..validate import check_array, check_callable, check_int, is_int
+from ..validate import check_array, check_batch, check_callable, check_int, is_int
 from .masks import slice_norms
 
 ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
@@ -56,9 +56,7 @@ def _check_ord(ord) -> int:
 
 def _check_batch(X, y=None):
     """X as a non-empty (N, ...) array of finite real numbers; y, if given, of length N."""
-    X = check_array("X", X, non_empty=False)
-    if X.ndim < 2 or X.size == 0:
-        raise ValueError(f"X must be a non-empty batch of shape (N, ...), got shape {X.shape}")
+    X = check_batch("X", X, min_ndim=2)
     if y is None:
         return X
     y = check_array("y", y, non_empty=False)

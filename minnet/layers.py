@@ -13,11 +13,38 @@ Images are NCHW: (batch, channels, height, width). ``forward`` caches what
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .utils import as_generator
 from .validate import check_array, check_float_dtype, check_int, check_real
+
+
+class InputShape(NamedTuple):
+    """What a layer accepts for one example: its axes, as sizes or names
+    (``(64,)``, ``(1, "H", "W")``), and a condition on them, if any."""
+
+    axes: tuple
+    condition: str = ""
+
+    def for_batch(self) -> str:
+        """``(N, 64)``: the shape of a batch."""
+        return self._show(("N", *self.axes))
+
+    def for_example(self) -> str:
+        """``(64,)``: the shape of one example, written as Python writes a tuple."""
+        return self._show(self.axes)
+
+    def _show(self, axes: tuple) -> str:
+        inner = ", ".join(str(a) for a in axes) + ("," if len(axes) == 1 else "")
+        return f"({inner})" + (f" {self.condition}" if self.condition else "")
+
+
+def show_shapes(alternatives, one_example: bool = False) -> str:
+    """Every accepted shape, joined by "or"."""
+    return " or ".join(s.for_example() if one_example else s.for_batch() for s in alternatives)
 
 
 class Layer:
@@ -66,10 +93,9 @@ class Layer:
         """Shape of one example's output, given one example's input shape."""
         return tuple(input_shape)
 
-    def expected_input(self, shape: tuple) -> str | None:
-        """None if one example of ``shape`` (no batch axis) fits this layer,
-        else the expected shape as a template with ``{N}`` where the batch goes:
-        ``.format(N="N, ")`` for a batch, ``.format(N="")`` for one example."""
+    def expected_input(self, shape: tuple) -> tuple[InputShape, ...] | None:
+        """None if one example of ``shape`` (no batch axis) fits this layer, else
+        the shapes it accepts (``InputShape``; a BatchNorm accepts two)."""
         return None
 
     def _remember(self, out: np.ndarray) -> np.ndarray:
@@ -101,9 +127,9 @@ class ForwardFirstError(ValueError, AttributeError):
 def _check_input(layer: Layer, x) -> np.ndarray:
     """``x`` as an array of real numbers, or an error naming the layer and both shapes."""
     x = check_array("x", x, finite=False, non_empty=False)
-    expected = layer.expected_input(x.shape[1:]) if x.ndim else "({N}...)"
+    expected = layer.expected_input(x.shape[1:]) if x.ndim else (InputShape(("...",)),)
     if expected is not None:
-        raise ValueError(f"{layer!r} expects input of shape {expected.format(N='N, ')}, got shape {x.shape}")
+        raise ValueError(f"{layer!r} expects input of shape {show_shapes(expected)}, got shape {x.shape}")
     return x
 
 
@@ -133,7 +159,7 @@ class Dense(Layer):
             self.params[name] *= mask
 
     def expected_input(self, shape):
-        return None if tuple(shape) == (self.in_features,) else f"({{N}}{self.in_features})"
+        return None if tuple(shape) == (self.in_features,) else (InputShape((self.in_features,)),)
 
     def forward(self, x):
         x = _check_input(self, x)
@@ -195,7 +221,7 @@ class Conv2d(Layer):
         side = max(self.kernel_size - 2 * self.padding, 1)
         if len(shape) == 3 and shape[0] == self.in_channels and min(shape[1:]) >= side:
             return None
-        return f"({{N}}{self.in_channels}, H, W) with H, W >= {side}"
+        return (InputShape((self.in_channels, "H", "W"), f"with H, W >= {side}"),)
 
     def forward(self, x):
         x = _check_input(self, x)
@@ -262,7 +288,7 @@ class MaxPool2d(Layer):
     def expected_input(self, shape):
         if len(shape) == 3 and min(shape[1:]) >= self.kernel_size:
             return None
-        return f"({{N}}C, H, W) with H, W >= {self.kernel_size}"
+        return (InputShape(("C", "H", "W"), f"with H, W >= {self.kernel_size}"),)
 
     def forward(self, x):
         x = _check_input(self, x)
@@ -471,8 +497,8 @@ class BatchNorm(Layer):
     def expected_input(self, shape):
         if len(shape) + 1 in self.input_ndims and shape[0] == self.num_features:
             return None
-        forms = {2: f"({{N}}{self.num_features})", 4: f"({{N}}{self.num_features}, H, W)"}
-        return " or ".join(forms[d] for d in self.input_ndims)
+        forms = {2: InputShape((self.num_features,)), 4: InputShape((self.num_features, "H", "W"))}
+        return tuple(forms[d] for d in self.input_ndims)
 
     def forward(self, x):
         x = _check_input(self, x)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 
 import numpy as np
 
 from .io import MASK_SUFFIX, npz_path, read_model_file, state_from_arrays, write_model_file
-from .layers import LAYER_TYPES, Layer
+from .layers import LAYER_TYPES, Layer, show_shapes
 from .threads import blas_threads
 from .validate import check_array, check_batch, check_bool, check_instance, check_int, check_path
 
@@ -260,7 +259,7 @@ class Sequential:
             if expected is not None:
                 raise ValueError(
                     f"{what} does not fit the model: layer {i} ({layer!r}) expects one example of shape "
-                    f"{_one_example(expected)}, got {shape}"
+                    f"{show_shapes(expected, one_example=True)}, got {shape}"
                 )
             shape = tuple(layer.output_shape(shape))
             shapes.append(shape)
@@ -290,8 +289,3 @@ class Sequential:
 def check_sequential(model) -> "Sequential":
     """``model`` itself if it is a minnet Sequential, else a TypeError naming what it is."""
     return check_instance("model", model, Sequential, "a minnet Sequential model")
-
-
-def _one_example(template: str) -> str:
-    """A layer's expected-input template for one example: "(64)" reads as a tuple "(64,)"."""
-    return re.sub(r"\((\w+)\)", r"(\1,)", template.format(N=""))

@@ -451,3 +451,15 @@ def test_errors():
     tanh = minnet.mlp([4, 6, 3], activation="tanh", rng=0)
     with pytest.raises(ValueError, match="apoz_scores needs a ReLU after layer 0.*Tanh"):
         apoz_scores(tanh, X)
+
+
+def test_every_registered_score_declares_what_it_needs():
+    """prune and prune_units read these declarations instead of sniffing signatures."""
+    import inspect
+
+    for registry in (WEIGHT_SCORES, UNIT_SCORES):
+        for name, score_fn in registry.items():
+            assert score_fn.needs_data == ("X" in inspect.signature(score_fn).parameters), name
+            assert score_fn.default_layers is None or callable(score_fn.default_layers), name
+    model = minnet.small_cnn(batchnorm=True, rng=0)
+    assert UNIT_SCORES["bn_scale"].default_layers(model) == sorted(UNIT_SCORES["bn_scale"](model))

@@ -14,7 +14,6 @@ model exactly as it was.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -37,7 +36,7 @@ from .masks import (
     global_unstructured_masks,
     unstructured_mask,
 )
-from .scores import UNIT_SCORES, WEIGHT_SCORES, batchnorm_scale_scores, unit_norm_scores
+from .scores import UNIT_SCORES, WEIGHT_SCORES, unit_norm_scores
 
 SCOPES = ("global", "local")
 
@@ -160,7 +159,7 @@ def _resolve(model, scores, registry: dict, what: str, **selection):
         if scores not in registry:
             raise ValueError(f"scores must be one of {sorted(registry)} (or a dict / callable), got {scores!r}")
         score_fn = registry[scores]
-        if "X" in inspect.signature(score_fn).parameters:
+        if score_fn.needs_data:
             raise ValueError(
                 f"the {scores!r} {what} scores need data: compute them first, e.g. "
                 f"scores = minnet.prune.{score_fn.__name__}(model, X, y), and pass the dict"
@@ -276,8 +275,8 @@ def prune_units(
     _check_target(amount, sparsity)
     check_choice("scope", scope, SCOPES)
     check_sequential(model)
-    if layers is None and isinstance(scores, str) and scores == "bn_scale":
-        layers = sorted(batchnorm_scale_scores(model))  # only the layers a BatchNorm follows
+    if layers is None and isinstance(scores, str) and scores in UNIT_SCORES and UNIT_SCORES[scores].default_layers:
+        layers = UNIT_SCORES[scores].default_layers(model)  # e.g. only the layers a BatchNorm follows
     layers = check_layers(model, layers)
     check_scores_argument(scores)
     if not layers:

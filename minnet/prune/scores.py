@@ -139,6 +139,26 @@ def _activation_index(model, index: int) -> int:
 # -- weight-level scores ------------------------------------------------------------
 
 
+def declares(*, data: bool, default_layers=None):
+    """Mark a score function with what it needs, for ``prune`` and ``prune_units``
+    to read instead of guessing: ``data``, whether it takes a batch (X, and y for
+    the loss-based ones); ``default_layers``, a function model -> the layers it
+    scores when none are named (None: the usual prunable layers)."""
+
+    def mark(score_fn):
+        score_fn.needs_data = data
+        score_fn.default_layers = default_layers
+        return score_fn
+
+    return mark
+
+
+def batchnorm_layers(model) -> list[int]:
+    """The prunable layers a BatchNorm normalises (``tied_batchnorm``)."""
+    return [i for i in prunable_layers(model) if tied_batchnorm(model, i) is not None]
+
+
+@declares(data=False)
 def magnitude_scores(model, *, ord=1, names=None) -> dict[str, np.ndarray]:
     """|w| (``ord=1``) or w**2 (``ord=2``), for each named weight. Same ranking
     either way; ord=2 is the form OBD and LAMP build on."""
@@ -147,6 +167,7 @@ def magnitude_scores(model, *, ord=1, names=None) -> dict[str, np.ndarray]:
     return _zero_pruned(model, {name: np.abs(w) ** ord for name, w in weights.items()})
 
 
+@declares(data=False)
 def random_scores(model, *, rng=0, names=None) -> dict[str, np.ndarray]:
     """Uniform draws in [0, 1) from ``rng``, one per weight, in the order of
     ``names``: the baseline every other score must beat."""
@@ -154,6 +175,7 @@ def random_scores(model, *, rng=0, names=None) -> dict[str, np.ndarray]:
     return _zero_pruned(model, {name: gen.random(w.shape) for name, w in weights.items()})
 
 
+@declares(data=True)
 def gradient_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> dict[str, np.ndarray]:
     """|dL/dw| of the mean loss on the batch X (N, ...), y (N,), in eval mode."""
     names = check_parameter_names(model, names)
@@ -162,6 +184,7 @@ def gradient_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> d
     return _zero_pruned(model, {name: np.abs(g) for name, g in grads.items()})
 
 
+@declares(data=True)
 def taylor_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> dict[str, np.ndarray]:
     """First-order Taylor |w * dL/dw| (Molchanov et al. 2017, 2019): the
     predicted change of the mean loss on (X, y) if w is set to 0. Eval mode."""
@@ -171,6 +194,7 @@ def taylor_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> dic
     return _zero_pruned(model, {name: np.abs(w * grads[name]) for name, w in _weights(model, names).items()})
 
 
+@declares(data=True)
 def snip_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> dict[str, np.ndarray]:
     """SNIP connection sensitivity (Lee et al. 2019): |w * dL/dw| divided by its
     sum over all selected weights, so the scores sum to 1 (all zeros if every
@@ -180,6 +204,7 @@ def snip_scores(model, X, y, *, loss=softmax_cross_entropy, names=None) -> dict[
     return {name: s / total for name, s in scores.items()} if total > 0 else scores
 
 
+@declares(data=True)
 def obd_scores(model, X, y, *, loss=softmax_cross_entropy, batch_size=32, names=None) -> dict[str, np.ndarray]:
     """Optimal Brain Damage saliency 0.5 * H_ii * w**2 (LeCun et al. 1990).
 
@@ -206,6 +231,7 @@ def obd_scores(model, X, y, *, loss=softmax_cross_entropy, batch_size=32, names=
     return _zero_pruned(model, {name: 0.5 * fisher[name] * w**2 for name, w in _weights(model, names).items()})
 
 
+@declares(data=False)
 def lamp_scores(model, *, names=None) -> dict[str, np.ndarray]:
     """LAMP (Lee et al. 2021): within each weight, sort w**2 ascending; entry u
     scores w_u**2 / sum of w_v**2 over the entries v at or after u in that order
@@ -230,6 +256,7 @@ def lamp_scores(model, *, names=None) -> dict[str, np.ndarray]:
 # -- unit-level scores --------------------------------------------------------------
 
 
+@declares(data=False)
 def unit_norm_scores(model, *, ord=2, layers=None) -> dict[int, np.ndarray]:
     """The ``ord``-norm of each unit's weights (a column of a Dense W, a filter
     W[j] of a Conv2d), over all axes but the unit axis: the ranking of torch's
@@ -239,6 +266,7 @@ def unit_norm_scores(model, *, ord=2, layers=None) -> dict[int, np.ndarray]:
     return {i: slice_norms(model.layers[i].params["W"], unit_axis(model.layers[i]), ord) for i in layers}
 
 
+@declares(data=True)
 def mean_activation_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
     """Mean over the examples of X (and over spatial positions for Conv2d) of each
     unit's output after the layer's activation: the first activation layer after
@@ -251,6 +279,7 @@ def mean_activation_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
     return {index: _per_unit(outputs[at[index]], np.mean) for index in layers}
 
 
+@declares(data=True)
 def apoz_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
     """1 - APoZ (Hu et al. 2016), where APoZ is the Average Percentage of Zeros
     of a unit's ReLU output over the examples of X (and spatial positions): a
@@ -269,6 +298,7 @@ def apoz_scores(model, X, *, layers=None) -> dict[int, np.ndarray]:
     return {index: 1.0 - _per_unit(outputs[at[index]] == 0, np.mean) for index in layers}
 
 
+@declares(data=True)
 def taylor_unit_scores(model, X, y, *, loss=softmax_cross_entropy, layers=None) -> dict[int, np.ndarray]:
     """Molchanov et al. 2017 per unit: |sum over examples and spatial positions of
     a * dL/da|, where a is the layer's own output (before BatchNorm and the
@@ -285,13 +315,11 @@ def taylor_unit_scores(model, X, y, *, loss=softmax_cross_entropy, layers=None) 
     return {index: np.abs(_per_unit(acts[index] * grads[index], np.sum)) for index in layers}
 
 
+@declares(data=False, default_layers=batchnorm_layers)
 def batchnorm_scale_scores(model, *, layers=None) -> dict[int, np.ndarray]:
     """Network slimming (Liu et al. 2017): |gamma| of the BatchNorm tied to each
     layer (``tied_batchnorm``). Default: the prunable layers that have one."""
-    if layers is None:
-        layers = [i for i in prunable_layers(model) if tied_batchnorm(model, i) is not None]
-    else:
-        layers = check_layers(model, layers)
+    layers = batchnorm_layers(model) if layers is None else check_layers(model, layers)
     scores = {}
     for index in layers:
         bn = tied_batchnorm(model, index)

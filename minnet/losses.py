@@ -54,6 +54,11 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     return loss, grad / n
 
 
+# What the training loop needs to know of a loss: whether its targets are class labels
+# (then fit and evaluate check them and report accuracy). A loss of your own is not, unless marked.
+softmax_cross_entropy.classification = True
+
+
 def mse(predictions: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean squared error over all elements, like PyTorch's MSELoss.
 

@@ -70,6 +70,11 @@ class Optimizer:
             )
         return self.lr * float(factor)
 
+    def use_constant_lr(self, lr: float) -> None:
+        """From now on ``lr`` every epoch, without the schedule (fine-tuning after pruning)."""
+        self.lr = check_real("lr", lr, low=0)
+        self.schedule = constant_schedule()
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = check_int("epoch", epoch, low=0)
 

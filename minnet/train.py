@@ -184,7 +184,7 @@ def check_training_data(model, X, y, name: str, loss=softmax_cross_entropy):
 
 
 def _is_classification(loss) -> bool:
-    return loss is softmax_cross_entropy
+    return getattr(loss, "classification", False)  # declared by the loss (losses.softmax_cross_entropy)
 
 
 def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024) -> Evaluation:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..anatomy import check_sequential, restored_on_error
 from ..model import MASK_SUFFIX
-from ..optim import Optimizer, constant_schedule
+from ..optim import Optimizer
 from ..train import check_training_data, fit
 from ..utils import as_generator
 from ..validate import check_bool, check_callable, check_choice, check_int, check_real
@@ -95,8 +95,7 @@ def retrain(
         raise TypeError(f"optimizer_factory must return a minnet Optimizer, got {type(optimizer).__name__}")
     gen = as_generator(rng)
     if strategy == "fine_tune":
-        optimizer.lr = fine_tune_lr if fine_tune_lr is not None else optimizer.lr / 10
-        optimizer.schedule = constant_schedule()
+        optimizer.use_constant_lr(fine_tune_lr if fine_tune_lr is not None else optimizer.lr / 10)
     with restored_on_error(model):  # a rewind or re-initialisation is undone too
         if strategy == "weight_rewind":
             rewind_weights(model, snapshot)

@@ -39,7 +39,7 @@ from train_speed import interleaved_rates
 
 import minnet
 from minnet import metrics
-from minnet.anatomy import prunable_layers, unit_axis
+from minnet.anatomy import weight_names
 from minnet.prune.surgery import shrink
 from minnet.sparse import CSRNetwork
 
@@ -54,26 +54,14 @@ def attach(layer, key, mask):
 
 
 def prune_hidden_neurons(model, fraction):
-    """Structurally prune ``fraction`` of the units of every hidden layer: the
-    lowest-L2 weight columns, with their bias entries. In place."""
-    for i in prunable_layers(model):
-        layer = model.layers[i]
-        norms = np.linalg.norm(layer.params["W"], axis=1 - unit_axis(layer))
-        keep = np.ones(norms.size, dtype=bool)
-        keep[np.argsort(norms, kind="stable")[: round(fraction * norms.size)]] = False
-        attach(layer, "W", np.broadcast_to(keep, layer.params["W"].shape).copy())
-        attach(layer, "b", keep)
+    """Structurally prune ``fraction`` of the units of every hidden layer (lowest L2 norm). In place."""
+    minnet.prune.prune_units(model, fraction, scope="local")
     return model
 
 
 def prune_magnitude(model, sparsity):
     """Unstructured: mask the ``sparsity`` fraction of smallest |w| of every Dense weight. In place."""
-    for i in prunable_layers(model, include_output=True):
-        w = model.layers[i].params["W"]
-        order = np.argsort(np.abs(w), axis=None, kind="stable")
-        keep = np.ones(w.size, dtype=bool)
-        keep[order[: round(sparsity * w.size)]] = False
-        attach(model.layers[i], "W", keep.reshape(w.shape))
+    minnet.prune.prune(model, sparsity, scope="local", names=weight_names(model, include_output=True))
     return model
 
 

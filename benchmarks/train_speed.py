@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import subprocess
 import sys
 import time
@@ -26,27 +25,19 @@ import time
 import numpy as np
 
 import minnet
+from minnet import metrics
 
 BATCH = 64
 
 
 def interleaved_rates(contenders: dict, n_examples: int, repeats: int) -> dict:
-    """Examples per second of each contender (name -> zero-argument epoch function).
-
-    ``repeats`` rounds; in each, every contender in turn runs one untimed
-    epoch (so that its caches are warm and the previous contender's idle
-    threads have stopped spinning) and then one timed epoch. Taking turns
-    makes load from elsewhere on the machine hit all contenders alike.
-    Returns the median rate per contender.
-    """
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, run_epoch in contenders.items():
-            run_epoch()
-            start = time.perf_counter()
-            run_epoch()
-            times[name].append(time.perf_counter() - start)
-    return {name: n_examples / statistics.median(t) for name, t in times.items()}
+    """Examples per second of each contender (name -> zero-argument epoch function):
+    ``metrics.compare_latency`` with the contenders taking turns, one untimed epoch
+    before each timed one (warm caches; the previous contender's idle threads have
+    stopped spinning). Returns the median rate per contender."""
+    epochs = {name: (lambda _, run=run: run(), None) for name, run in contenders.items()}
+    timed = metrics.compare_latency(epochs, rounds=repeats, repeats=1, warmup=1, warmup_every_turn=True)
+    return {name: n_examples / (latency.median_ms / 1e3) for name, latency in timed.items()}
 
 
 def minnet_epoch(model, X, y):

@@ -232,14 +232,20 @@ def _latency(samples) -> Latency:
     return Latency(float(median), float(q1), float(q3), tuple(samples))
 
 
-def compare_latency(contenders: dict, *, rounds: int = 5, repeats: int = 3, warmup: int = 1) -> dict:
+def compare_latency(
+    contenders: dict, *, rounds: int = 5, repeats: int = 3, warmup: int = 1, warmup_every_turn: bool = False
+) -> dict:
     """Time several contenders fairly: name -> (fn_or_model, x) in, name -> Latency out.
 
     After ``warmup`` untimed calls each, the contenders take turns for
     ``rounds`` rounds of ``repeats`` timed calls, so that load from elsewhere
     on the machine (another program, a turbo clock fading) hits all of them
     alike instead of whichever ran last. Compare medians, or their ratios.
+    ``warmup_every_turn``: the untimed calls come before every turn instead,
+    for long calls (a training epoch) whose caches, or whose spinning BLAS
+    threads left by the previous contender, would otherwise be timed.
     """
+    warmup_every_turn = check_bool("warmup_every_turn", warmup_every_turn)
     if not isinstance(contenders, dict) or not contenders:
         raise TypeError(f"contenders must be a non-empty dict name -> (fn_or_model, x), got {contenders!r}")
     rounds = check_int("rounds", rounds, low=1)
@@ -249,12 +255,13 @@ def compare_latency(contenders: dict, *, rounds: int = 5, repeats: int = 3, warm
         if not isinstance(entry, (tuple, list)) or len(entry) != 2:
             raise TypeError(f"contenders[{name!r}] must be a pair (fn_or_model, x), got {entry!r:.80}")
     samples = {name: [] for name in contenders}
-    if warmup:
+    if warmup and not warmup_every_turn:
         for fn, x in contenders.values():
             measure_latency(fn, x, warmup=warmup - 1, repeats=1)  # ``warmup`` untimed calls in all
     for _ in range(rounds):
         for name, (fn, x) in contenders.items():
-            samples[name] += measure_latency(fn, x, warmup=0, repeats=repeats).samples
+            untimed = warmup if warmup_every_turn else 0
+            samples[name] += measure_latency(fn, x, warmup=untimed, repeats=repeats).samples
     return {name: _latency(s) for name, s in samples.items()}
 
 

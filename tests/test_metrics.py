@@ -190,3 +190,14 @@ def test_compare_latency_interleaves_contenders_and_reports_each():
     assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 2  # warm-up each, then turns
     with pytest.raises(TypeError, match="non-empty dict"):
         compare_latency({})
+
+
+def test_compare_latency_warms_up_before_every_turn_when_asked():
+    calls = {"a": [], "b": []}
+    contenders = {name: (lambda x, name=name: calls[name].append(x), name) for name in calls}
+    timed = metrics.compare_latency(contenders, rounds=3, repeats=2, warmup=1, warmup_every_turn=True)
+    assert all(len(c) == 3 * (1 + 2) for c in calls.values())  # one untimed call before each turn's two
+    assert all(len(latency.samples) == 6 for latency in timed.values())
+    calls = {"a": [], "b": []}
+    metrics.compare_latency(contenders, rounds=3, repeats=2, warmup=1)
+    assert all(len(c) == 1 + 3 * 2 for c in calls.values())  # one untimed call in all

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import plots
 from .losses import check_labels, softmax_cross_entropy
 from .model import check_sequential
 from .optim import Adam, Optimizer
@@ -58,17 +59,9 @@ class History:
 
     def plot(self, ax=None, *, metric: str = "accuracy", title: str = "Learning curves"):
         """Plot train/validation ``metric`` ("accuracy" or "loss") per epoch."""
-        import matplotlib.pyplot as plt
-
-        if metric not in ("accuracy", "loss"):
-            raise ValueError(f"metric must be 'accuracy' or 'loss', got {metric!r}")
-        ax = ax or plt.subplots(figsize=(5, 3.5))[1]
-        ax.plot(self.epoch, getattr(self, f"train_{metric}"), marker=".", label="train")
-        if any(v is not None for v in getattr(self, f"val_{metric}")):
-            ax.plot(self.epoch, getattr(self, f"val_{metric}"), marker=".", label="validation")
-        ax.set(title=title, xlabel="epoch", ylabel=metric if metric == "accuracy" else "loss (nats)")
-        ax.legend()
-        return ax
+        metric = check_choice("metric", metric, ("accuracy", "loss"))
+        train, validation = getattr(self, f"train_{metric}"), getattr(self, f"val_{metric}")
+        return plots.learning_curves(self.epoch, train, validation, metric=metric, title=title, ax=ax)
 
     def __repr__(self):
         if not self.epoch:

@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from minnet.plots import SPARSITY_LABEL  # noqa: E402
 from minnet.prune.schedules import (  # noqa: E402
-    SPARSITY_LABEL,
     ConstantSparsity,
     FromFunction,
     Iterative,

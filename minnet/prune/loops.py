@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .. import metrics
+from .. import metrics, plots
 from ..anatomy import check_layers, check_parameter_names, check_sequential, restored_on_error
 from ..optim import Adam, Optimizer
 from ..train import Callback, check_training_data, evaluate, fit
@@ -68,16 +68,9 @@ class LoopResult:
 
     def plot(self, ax=None, *, label: str | None = None, title: str = "Accuracy as pruning proceeds"):
         """Validation accuracy against sparsity, round by round."""
-        import matplotlib.pyplot as plt
-
-        ax = ax or plt.subplots(figsize=(5, 3.5))[1]
         xs = [0.0] + [r.sparsity for r in self.rounds]
         ys = [self.dense_accuracy] + [r.val_accuracy for r in self.rounds]
-        ax.plot(xs, ys, marker="o", label=label)
-        ax.set(title=title, xlabel="sparsity (fraction of weights pruned)", ylabel="validation accuracy")
-        if label:
-            ax.legend()
-        return ax
+        return plots.accuracy_vs_sparsity(xs, ys, label=label, title=title, ax=ax)
 
 
 def _measure(model, input_shape, latency_input, structured: bool):

@@ -39,6 +39,7 @@ import numbers
 
 import numpy as np
 
+from .. import plots
 from ..validate import check_int, check_real
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "as_schedule",
 ]
 
-SPARSITY_LABEL = "sparsity (fraction of weights pruned)"
 
 # Tolerance for "target < current" in amount_to_prune: differences this small
 # are float rounding (e.g. 1 - (1 - s) != s), not a request to un-prune.
@@ -128,8 +128,6 @@ class Schedule:
         the sparsity the model actually has when it is pruned only at the
         marked steps (0 before the first one). Returns the Axes.
         """
-        import matplotlib.pyplot as plt
-
         if steps is None:
             steps = self._default_steps()
         else:
@@ -137,23 +135,9 @@ class Schedule:
             if not steps:
                 raise ValueError("steps must contain at least one int step, got an empty collection")
         values = [self.sparsity(s) for s in steps]
-        pruned_at = [(s, v) for s, v in zip(steps, values) if self.should_prune(s)]
-        held, current = [], 0.0
-        marks = dict(pruned_at)
-        for s in steps:
-            current = marks.get(s, current)
-            held.append(current)
-
-        if ax is None:
-            ax = plt.subplots(figsize=(5, 3.5))[1]
-        ax.plot(steps, values, color="C0", label="schedule: sparsity(step)")
-        ax.plot(steps, held, color="C1", linestyle="--", drawstyle="steps-post", label="model (pruned at markers)")
-        if pruned_at:
-            ax.plot(*zip(*pruned_at), linestyle="none", marker="o", markersize=4, color="C1", label="pruning step")
-        ax.set(title=self._title() if title is None else title, xlabel=self.step_label, ylabel=SPARSITY_LABEL)
-        ax.set_ylim(-0.03, 1.03)
-        ax.legend(loc="lower right", fontsize="small")
-        return ax
+        pruning = {s for s in steps if self.should_prune(s)}
+        title = self._title() if title is None else title
+        return plots.schedule(steps, values, pruning, title=title, step_label=self.step_label, ax=ax)
 
 
 def _sampled_range(lo: int, hi: int, extra=(), n: int = 400) -> list[int]:

@@ -69,3 +69,10 @@ def test_every_chapter_with_an_exercise_links_it_and_the_course_map_links_them_a
         text = "\n".join("".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "markdown")
         assert f"](../exercises/{name})" in text, f"chapter {name} does not link its exercise"
         assert f"../exercises/{name}" in welcome, f"the course map does not link exercise {name}"
+
+
+def test_the_conda_environment_opens_and_installs_like_the_readme():
+    text = (ROOT / "environment.yml").read_text()
+    install, _ = readme_commands()
+    assert install.rsplit("&& ", 1)[1] in text.splitlines()[0]  # the same `jupyter lab ...` as the README
+    assert "- -e .[lab,dev]" in text

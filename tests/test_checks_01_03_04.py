@@ -224,3 +224,23 @@ def test_task_4_of_exercise_01_costs_nothing_for_a_mistake_in_tasks_1_to_3():
     ex01.check_loss_and_grads(namespace["loss_and_grads"])
     ex01.check_gradient_check(w01.correct_gradient_check, namespace["loss_and_grads"])
     assert namespace["dense_backward"] is wrong_backward  # the learner's own function is back
+
+
+def _message(check, answer) -> str:
+    try:
+        check(answer)
+    except AssertionError as exc:
+        return str(exc)
+    return ""
+
+
+@pytest.mark.parametrize("check", sorted({c for c, _, _ in WRONG}, key=_id), ids=_id)
+def test_each_diagnosis_fires_only_for_its_own_mistake(check):
+    """A phrase meant for one wrong answer appears in no other wrong answer's feedback
+    (of the same check) that is meant to get a different phrase."""
+    entries = [(answer, phrase) for c, answer, phrase in WRONG if c is check]
+    messages = {answer: _message(check, answer) for answer, _ in entries}
+    for answer, phrase in entries:
+        for other, other_phrase in entries:
+            if other is not answer and other_phrase != phrase and phrase not in other_phrase:
+                assert phrase not in messages[other], f"{other.__name__} is told {phrase!r}: {messages[other]}"

@@ -150,7 +150,7 @@ WRONG = [
     ("macs_two_layer", a05.wrong_macs_first_layer, "only the first layer", {}),
     ("macs_two_layer", a05.wrong_macs_product, "do not multiply all three", {}),
     ("polynomial_decay", a06.wrong_decay_no_clip, "before begin_step", {}),
-    ("polynomial_decay", a06.wrong_decay_clip_only_top, "forgot to clip", {}),
+    ("polynomial_decay", a06.wrong_decay_clip_only_top, "before begin_step", {}),
     ("polynomial_decay", a06.wrong_decay_clip_only_bottom, "after end_step", {}),
     ("polynomial_decay", a06.wrong_decay_linear, "linear (power 1)", {}),
     ("polynomial_decay", a06.wrong_decay_swapped, "swapped initial and final", {}),
@@ -161,7 +161,7 @@ WRONG = [
     ("iterative_targets", a06.wrong_targets_of_original, "ORIGINAL weights", {}),
     ("iterative_targets", a06.wrong_targets_kept, "fraction of weights KEPT", {}),
     ("iterative_targets", a06.wrong_targets_from_round_zero, "one round behind", {}),
-    ("iterative_targets", a06.wrong_targets_includes_dense, "round 0", {}),
+    ("iterative_targets", a06.wrong_targets_includes_dense, "the dense model before any pruning", {}),
     ("iterative_targets", a06.wrong_targets_one_short, "off-by-one in the range", {}),
     ("prune_until", a06.wrong_until_no_undo, "still carries that round's pruning", {}),
     ("prune_until", a06.wrong_until_at_the_boundary, "stop only when accuracy < start - max_drop", {}),
@@ -249,3 +249,29 @@ def test_wrong_answer_gets_the_feedback_for_its_mistake(task, answer, phrase, kw
     assert phrase in str(info.value), str(info.value)
     assert not [line for line in REFERENCE if line in str(info.value)], "the feedback shows reference code"
     assert feedback.PASS_MARK not in capsys.readouterr().out
+
+
+# (general diagnosis, specific one that states it too): "not deterministic" is true of both
+REFINEMENTS = {("not deterministic", "hidden global state")}
+
+
+@pytest.mark.parametrize("task", sorted({t for t, _, _, _ in WRONG}))
+def test_each_diagnosis_fires_only_for_its_own_mistake(task, ctx):
+    """A phrase meant for one wrong answer appears in no other wrong answer's feedback
+    (of the same task, same variant) that is meant to get a different phrase."""
+    entries = [(answer, phrase, kwargs) for t, answer, phrase, kwargs in WRONG if t == task]
+    messages = {}
+    for answer, _, kwargs in entries:
+        key = (answer, tuple(sorted(kwargs.items())))
+        try:
+            CHECKS[task](answer, ctx, **kwargs)
+            messages[key] = ""
+        except AssertionError as exc:
+            messages[key] = str(exc)
+    for answer, phrase, kwargs in entries:
+        for other, other_phrase, other_kwargs in entries:
+            same_variant = kwargs == other_kwargs
+            refines = (phrase, other_phrase) in REFINEMENTS  # the other's diagnosis is this one plus its cause
+            if other is not answer and same_variant and other_phrase != phrase and not refines:
+                message = messages[(other, tuple(sorted(other_kwargs.items())))]
+                assert phrase not in message, f"{other.__name__} is told {phrase!r}: {message}"

@@ -187,10 +187,11 @@ def evaluate(model, X, y, *, loss=softmax_cross_entropy, batch_size: int = 1024)
     check_sequential(model)
     X, y = _check_data(X, y, "evaluate")
     outputs = model.inference(X, batch_size)
-    if _is_classification(loss):
+    classification = _is_classification(loss)
+    if classification:
         check_labels(y, len(X), outputs.shape[1])
     value, _ = loss(outputs, y)
-    accuracy = float(np.mean(outputs.argmax(axis=1) == y)) if _is_classification(loss) else None
+    accuracy = float(np.mean(outputs.argmax(axis=1) == y)) if classification else None
     return Evaluation(accuracy, value)
 
 
@@ -280,6 +281,7 @@ class _TrainingState:
 def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose) -> History:
     tqdm = _progress_bar()
     n_batches = math.ceil(len(X) / batch_size)
+    classification = _is_classification(loss)  # asked once, not per batch
     history = History()
     first_epoch, step = optimizer.epoch, 0
     for cb in callbacks:
@@ -306,7 +308,7 @@ def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, ca
                 optimizer.step(model)
                 step += 1
                 loss_sum += value * len(idx)
-                if _is_classification(loss):
+                if classification:
                     correct += int((out.argmax(axis=1) == yb).sum())
                 for cb in callbacks:
                     cb.on_step_end(model, step)
@@ -317,7 +319,7 @@ def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, ca
             history.step.append(step)
             history.lr.append(optimizer.current_lr)
             history.train_loss.append(loss_sum / len(X))
-            history.train_accuracy.append(correct / len(X) if _is_classification(loss) else None)
+            history.train_accuracy.append(correct / len(X) if classification else None)
             val = evaluate(model, *validation, loss=loss) if validation is not None else Evaluation(None, None)
             history.val_loss.append(val.loss)
             history.val_accuracy.append(val.accuracy)

@@ -9,20 +9,12 @@ import importlib
 from pathlib import Path
 
 import pytest
+from fresh_wrong_answers import EXERCISES
 from test_feedback_display import reference_lines
 
 from minnet.course import notebooks
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "exercises" / "solutions"
-EXERCISES = {
-    "ex01": "01_network",
-    "ex03": "03_scoring",
-    "ex04": "04_unstructured",
-    "ex05": "05_structured",
-    "ex06": "06_schedules",
-    "ex07": "07_finetuning",
-    "ex08": "08_beyond_accuracy",
-}
 
 
 def _cases():

@@ -29,16 +29,6 @@ sys.path.insert(0, str(ROOT))
 from minnet.course import notebooks  # noqa: E402
 from minnet.course.grade import grade  # noqa: E402
 
-EXERCISES = {
-    "ex01": "01_network",
-    "ex03": "03_scoring",
-    "ex04": "04_unstructured",
-    "ex05": "05_structured",
-    "ex06": "06_schedules",
-    "ex07": "07_finetuning",
-    "ex08": "08_beyond_accuracy",
-}
-
 
 def answer_cell_of(nb, task: str):
     """The solution cell whose task owns the grade cell ``task`` (task3_check -> task3_code)."""
@@ -52,7 +42,7 @@ def answer_cell_of(nb, task: str):
 def build(folder: Path, package: str) -> list[tuple[str, str, str, Path]]:
     """One submission per wrong answer of ``tests/<package>``: (exercise, task, name, path)."""
     built = []
-    for key, exercise in EXERCISES.items():
+    for key, exercise in importlib.import_module(package).EXERCISES.items():
         module = importlib.import_module(f"{package}.{key}")
         for task, answers in module.WRONG.items():
             for name, source in answers.items():

@@ -283,8 +283,9 @@ def prune_units(
         raise ValueError("layers must list at least one Dense/Conv2d layer, got none")
     alive = {i: unit_keep_mask(model, i) for i in layers}
     scores = _unit_scores(model, scores, layers, ord)
-    label = lambda i: "the selected layers" if i is None else f"layer {i}"  # noqa: E731
-    new = _new_masks(scores, alive, amount, sparsity, scope, label)
+    new = _new_masks(
+        scores, alive, amount, sparsity, scope, lambda i: "the selected layers" if i is None else f"layer {i}"
+    )
     for i, keep in new.items():
         if not keep.any():
             raise ValueError(

@@ -9,3 +9,14 @@ under the task's contract: returning the last sparsity within budget (the grid
 is increasing, as the task says) and retraining one pruned copy for all three
 strategies (pruning it again to the same sparsity changes nothing, and weight
 rewinding and re-initialisation reset the weights anyway)."""
+
+# module of this package -> the exercise whose answers it holds
+EXERCISES = {
+    "ex01": "01_network",
+    "ex03": "03_scoring",
+    "ex04": "04_unstructured",
+    "ex05": "05_structured",
+    "ex06": "06_schedules",
+    "ex07": "07_finetuning",
+    "ex08": "08_beyond_accuracy",
+}

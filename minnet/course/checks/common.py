@@ -76,17 +76,23 @@ def matches(value, candidate, atol: float = 1e-8, rtol: float = 1e-6) -> bool:
         return bool(np.allclose(value, candidate, atol=atol, rtol=rtol))
 
 
+def sole_explanation(mistakes, explains) -> str | None:
+    """The hint of the one ``(mistake, hint)`` of ``mistakes`` for which
+    ``explains(mistake)`` holds; None when none or several do, because then the
+    answer does not say which mistake was made."""
+    hints = {hint for mistake, hint in mistakes if explains(mistake)}
+    return hints.pop() if len(hints) == 1 else None
+
+
 def first_mistake(value, expected, mistakes) -> str | None:
     """The hint of the ``(candidate, hint)`` in ``mistakes`` that ``value`` matches,
     if only one does. A candidate that equals ``expected`` (a mistake that makes no
     difference on these inputs, such as dividing by N = 1) or is None is skipped;
     when two mistakes give the same value here, neither is named (None)."""
-    hints = [
-        hint
-        for candidate, hint in mistakes
-        if candidate is not None and not matches(candidate, expected) and matches(value, candidate)
-    ]
-    return hints[0] if len(set(hints)) == 1 else None
+    return sole_explanation(
+        mistakes,
+        lambda candidate: candidate is not None and not matches(candidate, expected) and matches(value, candidate),
+    )
 
 
 # -- masks: shared diagnosis -------------------------------------------------------------------
@@ -124,11 +130,10 @@ def diagnose_mask(keep, scores, amount, what: str = "the mask", other_counts: di
             "ties, a threshold cannot cut at exactly k. Sort with np.argsort(..., kind='stable') and prune the first k."
         )
     if pruned != k:
-        known = count_mistakes(amount, n, k)
-        known.update(other_counts or {})
-        explaining = [message for message, count in known.items() if count == pruned and count != k]
-        if len(explaining) == 1:
-            fail(f"it prunes {pruned} entries. {explaining[0]}")
+        known = {**count_mistakes(amount, n, k), **(other_counts or {})}
+        hint = sole_explanation(((count, message) for message, count in known.items()), lambda c: c == pruned != k)
+        if hint:
+            fail(f"it prunes {pruned} entries. {hint}")
         exact = "" if isinstance(amount, numbers.Integral) else f" (amount * n = {amount} * {n} = {amount * n:.4g})"
         more = "more" if pruned > k else "fewer"
         fail(f"it prunes {pruned} entries, {abs(pruned - k)} {more} than k = {k}: exactly k must go{exact}.")

@@ -20,7 +20,7 @@ from ...losses import softmax
 from ...losses import softmax_cross_entropy as reference_loss
 from .. import feedback
 from ..feedback import CheckFailed
-from .common import RANDOM_CASES, agrees_on_random_cases, call_keeping_inputs, first_mistake
+from .common import RANDOM_CASES, agrees_on_random_cases, call_keeping_inputs, first_mistake, with_earlier_tasks
 
 GRADIENT_TOLERANCE = 1e-6  # the check's own comparison, whole arrays
 # what the learner's gradient_check must report: elementwise rel_error is noisier (an entry near 0
@@ -101,7 +101,7 @@ def check_dense_forward(dense_forward, seed: int = 0, shape=(4, 5, 3)) -> None:
         )
         feedback.expect(hint is None, f"dense_forward gives the wrong values. {hint}")
         feedback.expect_close(y, expected, "the output of dense_forward", "It should be `x @ W + b`.")
-    n = agrees_on_random_cases(dense_forward, lambda x, W, b: x @ W + b, _random_layers(seed, "b"), "dense_forward")
+    n = agrees_on_random_cases(dense_forward, _reference_dense_forward, _random_layers(seed, "b"), "dense_forward")
     feedback.passed(f"dense_forward: right for (N, in, out) = {tuple(shape)}, a square W and {n} random cases")
 
 
@@ -340,19 +340,13 @@ EARLIER_TASKS = {
 
 
 def _correct_loss_and_grads(x, W, b, labels):
-    loss, grad_logits = reference_loss(x @ W + b, labels)
+    loss, grad_logits = reference_loss(_reference_dense_forward(x, W, b), labels)
     _, grad_W, grad_b = _reference_dense_backward(x, W, grad_logits)
     return loss, grad_W, grad_b
 
 
+@with_earlier_tasks(EARLIER_TASKS)
 def check_loss_and_grads(loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> None:
-    """See ``_check_loss_and_grads``; the learner's dense_forward, dense_backward and
-    softmax_cross_entropy are replaced by the reference ones while it runs."""
-    with feedback.earlier_tasks_replaced(loss_and_grads, EARLIER_TASKS):
-        _check_loss_and_grads(loss_and_grads, seed, shape)
-
-
-def _check_loss_and_grads(loss_and_grads, seed: int = 0, shape=(3, 4, 5)) -> None:
     """``loss_and_grads(x, W, b, labels)`` returns the loss of softmax cross-entropy on
     ``x @ W + b`` and its gradients wrt W and b; they must agree with centred differences
     of the learner's own loss to a relative error of at most 1e-6. The relative error is

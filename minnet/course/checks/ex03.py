@@ -217,7 +217,7 @@ def _scope_cases(fn, fn_name: str, seed: int, shapes) -> list:
     for scores, amount in _mask_cases(seed, shapes):
         copies = {name: s.copy() for name, s in scores.items()}
         result = _check_mask_dict(call_keeping_inputs(fn, scores=copies, amount=amount), scores, fn_name)
-        local = {name: unstructured_mask(s, amount) for name, s in scores.items()}
+        local = _reference_local(scores, amount)
         cases.append((scores, amount, result, local, global_unstructured_masks(scores, amount)))
     return cases
 

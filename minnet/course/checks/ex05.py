@@ -16,7 +16,14 @@ import numpy as np
 from ...prune.masks import slice_norms, structured_mask
 from .. import feedback
 from ..feedback import CheckFailed
-from .common import RANDOM_CASES, agrees_on_random_cases, call_keeping_inputs, count_mistakes, random_amount
+from .common import (
+    RANDOM_CASES,
+    agrees_on_random_cases,
+    call_keeping_inputs,
+    count_mistakes,
+    random_amount,
+    sole_explanation,
+)
 
 # ------------------------------------------------------------------ task 1: neuron_mask
 
@@ -61,12 +68,12 @@ def check_neuron_mask(neuron_mask, seed: int = 0, shape=(8, 6), amount: float = 
     n_in, n_out = shape
     k = int(round(amount * n_out))
     W = _neuron_weight(seed, shape, k, ties)
-    expected = structured_mask(W, float(amount), axis=1).any(axis=0)
+    expected = _reference_neuron_mask(W, amount)
     attempt = 0
     while n_in == n_out and 0 < k < n_out and np.array_equal(_lowest_k_kept(slice_norms(W, 0), k), expected):
         attempt += 1  # a square W whose rows happen to rank like its columns cannot reveal a row/column mix-up
         W = _neuron_weight(seed + 1000 * attempt, shape, k, ties)
-        expected = structured_mask(W, float(amount), axis=1).any(axis=0)
+        expected = _reference_neuron_mask(W, amount)
     mask = call_keeping_inputs(neuron_mask, W=W, amount=amount)
     if isinstance(mask, np.ndarray) and mask.shape == (n_in,) and n_in != n_out:
         raise CheckFailed(
@@ -85,7 +92,7 @@ def check_neuron_mask(neuron_mask, seed: int = 0, shape=(8, 6), amount: float = 
     for edge_W, edge_amount in _edge_cases(seed):
         edge_mask = call_keeping_inputs(neuron_mask, W=edge_W, amount=edge_amount)
         feedback.expect_array(edge_mask, f"the mask for W {edge_W.shape}", shape=(edge_W.shape[1],), dtype_kind="b")
-        edge_expected = structured_mask(edge_W, float(edge_amount), axis=1).any(axis=0)
+        edge_expected = _reference_neuron_mask(edge_W, edge_amount)
         if not np.array_equal(edge_mask, edge_expected):
             _diagnose_neuron_mask(edge_mask, edge_expected, edge_W, edge_amount, round(edge_amount * edge_W.shape[1]))
     cases = agrees_on_random_cases(neuron_mask, _reference_neuron_mask, _random_neuron_cases(seed), "neuron_mask")
@@ -130,8 +137,8 @@ def _diagnose_neuron_mask(mask, expected, W, amount, k) -> None:
             "sqrt(sum of w**2) over each column, as torch's ln_structured(n=2) and minnet's structured_mask do."
         )
     if len(pruned) != k:
-        explaining = [m for m, count in count_mistakes(amount, n_out, k).items() if count == len(pruned)]
-        hint = explaining[0] if len(explaining) == 1 else "exactly k must go"
+        mistakes = ((count, message) for message, count in count_mistakes(amount, n_out, k).items())
+        hint = sole_explanation(mistakes, lambda count: count == len(pruned)) or "exactly k must go"
         raise CheckFailed(
             f"you pruned {len(pruned)} neuron(s), expected k = round(amount * out) = round({amount} * {n_out}) = {k}: "
             f"{hint}"

@@ -138,8 +138,7 @@ def check_iterative_targets(iterative_targets, fraction: float = 0.2, rounds: in
     """``iterative_targets(fraction, rounds)`` lists the sparsity after each of the
     rounds r = 1..rounds when each round prunes ``fraction`` of the weights that
     remain: 1 - (1 - fraction) ** r (``minnet.prune.Iterative``)."""
-    reference = Iterative(fraction, rounds)
-    expected = np.array([reference.sparsity(r) for r in range(1, rounds + 1)])
+    expected = np.array(_reference_targets(fraction, rounds))
     got = feedback.call(iterative_targets, fraction, rounds)
     if isinstance(got, np.ndarray):
         got = got.tolist()
@@ -284,7 +283,8 @@ class _Scripted:
 
 
 def _reference_targets(fraction, rounds):
-    return [1 - (1 - fraction) ** r for r in range(1, rounds + 1)]
+    schedule = Iterative(fraction, max(rounds, 1))  # 0 rounds: an empty list
+    return [schedule.sparsity(r) for r in range(1, rounds + 1)]
 
 
 @with_earlier_tasks({"iterative_targets": _reference_targets, "polynomial_decay": _decay})
@@ -333,12 +333,12 @@ def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
         raise CheckFailed(f"return a list of (sparsity, accuracy) pairs, one per kept round, got {result!r:.80}")
     records = [(_as_float(a, "a sparsity"), _as_float(b, "an accuracy")) for a, b in result]
     limit = s.curve[0] - max_drop
-    formula = [1 - (1 - step_fraction) ** r for r in range(1, len(records) + 1)]
+    targets = _reference_targets(step_fraction, len(records))
     if (
         records
         and np.allclose([a for a, _ in records], s.curve[1 : len(records) + 1])
-        and np.allclose([b for _, b in records], formula, atol=0.005)
-        and not np.allclose(formula, s.curve[1 : len(records) + 1])
+        and np.allclose([b for _, b in records], targets, atol=0.005)
+        and not np.allclose(targets, s.curve[1 : len(records) + 1])
     ):
         raise CheckFailed(
             "your pairs are (accuracy, sparsity): return (sparsity, accuracy) for each kept round, sparsity first."
@@ -392,7 +392,7 @@ def _check_scenario(prune_until, s, step_fraction: float, max_drop: float):
             f"expected the accuracies of the kept rounds {expected_acc}, got {[a for _, a in records]}: record "
             "(sparsity, accuracy) once per kept round, in order."
         )
-    formula = [1 - (1 - step_fraction) ** r for r in range(1, stop)]
+    formula = _reference_targets(step_fraction, stop - 1)
     measured = s.sparsities[1:stop]
     sparsities = [sp for sp, _ in records]
     if not (np.allclose(sparsities, formula, atol=0.005) or np.allclose(sparsities, measured, atol=0.005)):

@@ -22,7 +22,7 @@ from ...prune.potential import prune_potential as reference_potential
 from ...train import evaluate, fit
 from .. import feedback
 from ..feedback import CheckFailed
-from .common import call_keeping_inputs
+from .common import call_keeping_inputs, sole_explanation
 
 # ------------------------------------------------------------------ task 1: prune_potential
 
@@ -161,15 +161,13 @@ MISTAKES = [
 def _diagnose_potential(answers, cases, first_wrong: int) -> None:
     """Fail on the first wrong case, naming a known mistake only if it alone
     reproduces the learner's answers on every case."""
-    explaining = [
-        hint for mistake, hint in MISTAKES if all(_same(got, mistake(*case[:4])) for got, case in zip(answers, cases))
-    ]
-    s, a, dense, budget, about = cases[first_wrong]
     hint = (
-        explaining[0]
-        if len(explaining) == 1
-        else ("the prune potential is the largest sparsity whose accuracy >= dense_accuracy - budget, else 0.0")
+        sole_explanation(
+            MISTAKES, lambda mistake: all(_same(got, mistake(*case[:4])) for got, case in zip(answers, cases))
+        )
+        or "the prune potential is the largest sparsity whose accuracy >= dense_accuracy - budget, else 0.0"
     )
+    s, a, dense, budget, about = cases[first_wrong]
     raise CheckFailed(
         f"{_where(s, a, dense, budget, about)}, you returned {answers[first_wrong]:g}, expected "
         f"{reference_potential(s, a, dense, budget):g}: {hint}"
@@ -177,6 +175,11 @@ def _diagnose_potential(answers, cases, first_wrong: int) -> None:
 
 
 # ------------------------------------------------------------------ task 2: accuracy_under_shift
+
+
+def _accuracy_under_shift(model, X, y, kind, severity, rng) -> float:
+    """The reference of task 2."""
+    return evaluate(model, shift(X, kind, severity, rng=rng), y).accuracy
 
 
 def check_accuracy_under_shift(
@@ -187,7 +190,7 @@ def check_accuracy_under_shift(
     clean = evaluate(model, X, y).accuracy
 
     def reference(kind, sev=severity, seed=rng):
-        return evaluate(model, shift(X, kind, sev, rng=seed), y).accuracy
+        return _accuracy_under_shift(model, X, y, kind, sev, seed)
 
     answers = {}
     for current in kinds:
@@ -229,18 +232,11 @@ def check_accuracy_under_shift(
             (lambda kind, other=other: reference(other), f"that is the {other!r} shift; pass the `kind` argument")
             for other in SHIFTS
         ]
-        explaining = [
-            hint
-            for mistake, hint in mistakes
-            if all(np.isclose(answers[kind], mistake(kind), rtol=0, atol=1e-12) for kind in kinds)
-        ]
-        hint = (
-            explaining[0]
-            if len(explaining) == 1
-            else (
-                "shift the inputs with minnet.data.shift, passing kind, severity and rng as given, and return the "
-                "accuracy of the model on them"
-            )
+        hint = sole_explanation(
+            mistakes, lambda mistake: all(np.isclose(answers[k], mistake(k), rtol=0, atol=1e-12) for k in kinds)
+        ) or (
+            "shift the inputs with minnet.data.shift, passing kind, severity and rng as given, and return the "
+            "accuracy of the model on them"
         )
         raise CheckFailed(f"{what}: {hint}")
     feedback.passed(f"accuracy_under_shift: right for {', '.join(kinds)} at severity {severity}")
@@ -290,7 +286,7 @@ def check_clean_vs_shifted(
     # only), recording how the learner calls them.
     def recorded_accuracy_under_shift(model, X, y, kind, severity, rng):
         shift_calls.append((kind, severity, rng))
-        return evaluate(model, shift(X, kind, severity, rng=rng), y).accuracy
+        return _accuracy_under_shift(model, X, y, kind, severity, rng)
 
     def recorded_prune_potential(sparsities, accuracies, dense_accuracy, budget):
         budgets.append(budget)

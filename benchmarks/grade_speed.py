@@ -53,7 +53,7 @@ def honest_submissions(folder: Path, count: int) -> list[Path]:
 
 def run_grader(code_root: Path, paths, out: Path, jobs: int) -> tuple[float, list]:
     env = {**os.environ, "PYTHONPATH": str(code_root)}
-    command = [sys.executable, "-m", "minnet.course", "grade", *map(str, paths), "--source", str(SOLUTIONS)]
+    command = [sys.executable, "-m", "minnet_course", "grade", *map(str, paths), "--source", str(SOLUTIONS)]
     command += ["--out", str(out), "--jobs", str(jobs), "--timeout", "240", "--cell-timeout", "120"]
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True, cwd=code_root)

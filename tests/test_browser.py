@@ -297,7 +297,7 @@ def test_a_student_exercise_shows_only_the_not_done_feedback(lab):
     assert not unexpected, unexpected
     checks = [text for text in errors if "is not implemented yet" in text]
     assert checks and all(len(text.splitlines()) <= 3 for text in checks), "a check shows more than its message"
-    assert not any("minnet/course" in text or "expected =" in text for text in errors)
+    assert not any("minnet_course" in text or "expected =" in text for text in errors)
 
 
 def test_fit_with_verbose_shows_a_progress_bar_widget(lab):

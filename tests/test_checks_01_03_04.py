@@ -11,8 +11,8 @@ from wrong_answers import ex01 as w01
 from wrong_answers import ex03 as w03
 from wrong_answers import ex04 as w04
 
-from minnet.course import feedback
-from minnet.course.checks import ex01, ex03, ex04
+from minnet_course import feedback
+from minnet_course.checks import ex01, ex03, ex04
 
 REFERENCE = all_reference_lines()
 

@@ -13,8 +13,8 @@ from wrong_answers import ex07 as a07
 from wrong_answers import ex08 as a08
 
 import minnet
-from minnet.course import feedback
-from minnet.course.checks import ex05, ex06, ex07, ex08
+from minnet_course import feedback
+from minnet_course.checks import ex05, ex06, ex07, ex08
 
 REFERENCE = all_reference_lines()
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from minnet.course.__main__ import main
-from minnet.course.grade import format_table, grade
-from minnet.course.notebooks import CourseError
-from minnet.course.release import CODE_STUB, TEXT_STUB, release, student_cell
+from minnet_course.__main__ import main
+from minnet_course.grade import format_table, grade
+from minnet_course.notebooks import CourseError
+from minnet_course.release import CODE_STUB, TEXT_STUB, release, student_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "solutions" / "01_arith.ipynb"
@@ -212,7 +212,7 @@ def test_release_validates_every_source_before_writing_anything(course, breaker,
 )
 def test_committed_student_copies_are_current():
     stale = release(ROOT / "exercises" / "solutions", ROOT / "exercises", check=True)
-    assert stale == [], f"run `python -m minnet.course release`: not current: {[str(p) for p in stale]}"
+    assert stale == [], f"run `python -m minnet_course release`: not current: {[str(p) for p in stale]}"
 
 
 # --- grade --------------------------------------------------------------------------------------------------------

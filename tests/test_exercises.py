@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from minnet.course.grade import grade
-from minnet.course.release import release
+from minnet_course.grade import grade
+from minnet_course.release import release
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "exercises" / "solutions"

@@ -88,7 +88,7 @@ def all_reference_lines() -> list[str]:
 
 def test_stub_wrong_answer_and_crash_show_no_check_code():
     cells = [
-        "from minnet.course.checks import ex03 as checks\nimport numpy as np",
+        "from minnet_course.checks import ex03 as checks\nimport numpy as np",
         "def magnitude_scores(W):\n    raise NotImplementedError('task 1')",
         "checks.check_magnitude_scores(magnitude_scores)",
         "def magnitude_scores(W):\n    return W",

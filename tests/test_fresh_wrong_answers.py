@@ -12,7 +12,7 @@ import pytest
 from fresh_wrong_answers import EXERCISES
 from test_feedback_display import reference_lines
 
-from minnet.course import notebooks
+from minnet_course import notebooks
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "exercises" / "solutions"
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from minnet.course import sandbox
-from minnet.course.grade import grade
-from minnet.course.release import release
-from minnet.course.sandbox import Limits
+from minnet_course import sandbox
+from minnet_course.grade import grade
+from minnet_course.release import release
+from minnet_course.sandbox import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "course" / "solutions" / "01_arith.ipynb"
@@ -73,7 +73,7 @@ ARITH_ATTACKS = {
                     open(os.path.join(folder, name), "w").write(forged)
                 except OSError:
                     pass
-        graders = [p.split("/")[2] for p in glob.glob("/proc/*/cmdline") if b"minnet.course" in open(p, "rb").read()]
+        graders = [p.split("/")[2] for p in glob.glob("/proc/*/cmdline") if b"minnet_course" in open(p, "rb").read()]
         for fd in [f for pid in graders for f in glob.glob(f"/proc/{pid}/fd/*")]:  # the grader's pipes
             try:
                 with open(fd, "w") as pipe:
@@ -254,7 +254,7 @@ MAGNITUDE = "def magnitude_scores(W):\n    return np.abs(W)\n"
 SCORING_ATTACKS = {
     "no_op_checks": MAGNITUDE
     + """
-import minnet.course.checks.ex03 as ex03
+import minnet_course.checks.ex03 as ex03
 for name in dir(ex03):
     if name.startswith("check_"):
         setattr(ex03, name, lambda *a, **k: None)
@@ -290,7 +290,7 @@ for path in candidates[:1]:
 """,
     "source_modifier": MAGNITUDE
     + """
-import minnet.course.checks.ex03 as ex03
+import minnet_course.checks.ex03 as ex03
 try:
     with open(ex03.__file__, "a") as f:
         f.write("\\ndef check_taylor_scores(*a, **k):\\n    pass\\n")
@@ -364,7 +364,7 @@ def test_limits_refuse_what_is_not_a_positive_int(field, value):
 
 
 def test_the_command_line_refuses_bad_limits_before_grading(tmp_path, capsys):
-    from minnet.course.__main__ import main
+    from minnet_course.__main__ import main
 
     code = main(
         ["grade", str(FIXTURE), "--source", str(FIXTURE.parent), "--out", str(tmp_path / "o"), "--memory-mb", "0"]

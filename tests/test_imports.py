@@ -1,34 +1,39 @@
-"""Imports inside ``minnet`` point one way: the core (layers, model, training,
-data, anatomy, ...) <- metrics <- prune <- the course tools (the package's
-``__init__``, its public face, may import them all). In the library no function
-imports a module of the package to dodge a cycle, and only the third-party
-libraries listed here, optional or slow to import, are imported inside
-functions. (The course tools, which are to move out of the package, keep their
-deferred imports of the Jupyter machinery for now.)"""
+"""Imports point one way: the library's core (layers, model, training, data,
+anatomy, ...) <- metrics <- prune <- the course tools in ``minnet_course`` (the
+library's ``__init__``, its public face, may import all of ``minnet``, never the
+course tools). No function imports a module of either package to dodge a cycle;
+only the third-party libraries listed here, optional or slow to import, are
+imported inside functions."""
 
 import ast
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "minnet"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("minnet", "minnet_course")
 LEVELS = {"core": 0, "metrics": 1, "prune": 2, "course": 3}
 # third-party modules a library function may import where it needs them: optional (matplotlib for
 # plots, ipywidgets to pick tqdm's widget bar, torch), or slow to import (scipy, scikit-learn), or
 # needed only when asked for (threadpoolctl when BLAS threads are set)
 LAZY_OK = {"matplotlib", "scipy", "sklearn", "ipywidgets", "tqdm", "threadpoolctl", "torch"}
+# the course tools may defer the Jupyter machinery (the [course] extra: a learner's check cell
+# needs none of it) and the Unix-only ``resource``
+COURSE_LAZY_OK = {"nbformat", "nbclient", "jupyter_client", "jupyter_core", "ipykernel", "IPython", "resource"}
 
 
 def level(module: str) -> int:
-    """minnet.prune.apply -> prune; minnet.course.grade -> course; minnet.metrics -> metrics; else core."""
+    """minnet.prune.apply -> prune; minnet_course.grade -> course; minnet.metrics -> metrics; else core."""
     parts = module.split(".")
+    if parts[0] == "minnet_course":
+        return LEVELS["course"]
     if len(parts) > 1 and parts[1] in LEVELS:
         return LEVELS[parts[1]]
     return LEVELS["core"]
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -60,21 +65,23 @@ def imported_modules(path: Path):
             yield node.lineno, target, node in functions
 
 
-SOURCES = sorted(PACKAGE.rglob("*.py"))
+SOURCES = sorted(path for package in PACKAGES for path in (ROOT / package).rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_imports_point_down_and_none_hides_in_a_function(path):
     here = module_name(path)
-    facade, library = here == "minnet", level(here) < LEVELS["course"]
+    facade = here == "minnet"
+    lazy_ok = COURSE_LAZY_OK if level(here) == LEVELS["course"] else LAZY_OK
     upward, hidden = [], []
     for line, target, in_function in imported_modules(path):
-        if target.split(".")[0] == "minnet":
-            if level(target) > level(here) and not facade:
+        top = target.split(".")[0]
+        if top in PACKAGES:
+            if level(target) > level(here) and not (facade and top == "minnet"):
                 upward.append(f"line {line}: {here} imports {target}")
-            if in_function and library:
+            if in_function:
                 hidden.append(f"line {line}: {target}")
-        elif in_function and library and target.split(".")[0] not in LAZY_OK:
+        elif in_function and top not in lazy_ok:
             hidden.append(f"line {line}: {target}")
     assert not upward, upward
     assert not hidden, f"imports inside functions: {hidden}"
@@ -82,6 +89,8 @@ def test_imports_point_down_and_none_hides_in_a_function(path):
 
 def test_the_levels_are_what_the_test_thinks():
     assert level("minnet.layers") == 0 and level("minnet.anatomy") == 0 and level("minnet") == 0
-    assert level("minnet.metrics") == 1 and level("minnet.prune.apply") == 2 and level("minnet.course.grade") == 3
+    assert level("minnet.metrics") == 1 and level("minnet.prune.apply") == 2 and level("minnet_course.grade") == 3
     found = {target for path in SOURCES for _, target, _ in imported_modules(path)}
     assert {"minnet.anatomy", "minnet.metrics", "minnet.prune.masks"} <= found  # relative imports resolved
+    assert {"minnet_course.feedback", "minnet_course.checks.common"} <= found
+    assert any(path.parts[-2:] == ("checks", "ex03.py") for path in SOURCES)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minnet.course.checks import common, ex01, ex03, ex04, ex05, ex06
+from minnet_course.checks import common, ex01, ex03, ex04, ex05, ex06
 
 
 def magnitude_wrong_in_1d(W):

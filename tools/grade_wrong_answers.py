@@ -6,7 +6,7 @@
 Each wrong answer becomes one submission: the exercise's solution notebook with
 the wrong function defined after the reference in that task's answer cell (the
 later definition wins, as in a learner's notebook). All of them are graded with
-``python -m minnet.course grade``'s ``grade()``, hidden tests included. A wrong
+``python -m minnet_course grade``'s ``grade()``, hidden tests included. A wrong
 answer is *rejected* when its task earns 0 points; a rejection *costs only its
 task* when every other task of the notebook still earns full points. Prints
 both rates and every answer that was accepted or cost another task.
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from minnet.course import notebooks  # noqa: E402
-from minnet.course.grade import grade  # noqa: E402
+from minnet_course import notebooks  # noqa: E402
+from minnet_course.grade import grade  # noqa: E402
 
 
 def answer_cell_of(nb, task: str):

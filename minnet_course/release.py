@@ -35,6 +35,7 @@ from .notebooks import (
     read_notebook,
     write_atomic,
 )
+from .runner import cell_role, defined_names, free_names
 
 CODE_STUB = 'raise NotImplementedError("Task: write your code here")'
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -119,8 +120,6 @@ def source_problems(nb, stem: str) -> list[str]:
 def checker_only_names(nb) -> list[str]:
     """Names a grade cell defines that a later cell reads: the grader runs grade cells
     outside the learner's kernel, so the kernel never has them."""
-    from .runner import cell_role, defined_names, free_names
-
     problems, only_in_checker = [], {}
     for number, cell in enumerate(nb.cells, start=1):
         role = cell_role(cell)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layers import Dense
-from ...optim import Adam
-from ...prune.apply import prune
-from ...prune.finetune import retrain
-from ...train import evaluate
-from ...zoo import mlp
+from minnet.layers import Dense
+from minnet.optim import Adam
+from minnet.prune.apply import prune
+from minnet.prune.finetune import retrain
+from minnet.train import evaluate
+from minnet.zoo import mlp
+
 from .. import feedback
 from ..feedback import CheckFailed
 

@@ -15,11 +15,12 @@ import numbers
 
 import numpy as np
 
-from ...data import SHIFTS, shift
-from ...optim import Adam
-from ...prune.apply import prune
-from ...prune.potential import prune_potential as reference_potential
-from ...train import evaluate, fit
+from minnet.data import SHIFTS, shift
+from minnet.optim import Adam
+from minnet.prune.apply import prune
+from minnet.prune.potential import prune_potential as reference_potential
+from minnet.train import evaluate, fit
+
 from .. import feedback
 from ..feedback import CheckFailed
 from .common import call_keeping_inputs, sole_explanation

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...prune.masks import slice_norms, structured_mask
+from minnet.prune.masks import slice_norms, structured_mask
+
 from .. import feedback
 from ..feedback import CheckFailed
 from .common import (

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...prune.masks import global_unstructured_masks, prune_count, unstructured_mask
+from minnet.prune.masks import global_unstructured_masks, prune_count, unstructured_mask
+
 from .. import feedback
 from ..feedback import CheckFailed
 from .common import (

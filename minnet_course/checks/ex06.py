@@ -15,10 +15,11 @@ import numbers
 
 import numpy as np
 
-from ...anatomy import weight_names
-from ...prune.apply import masked_fraction, prune
-from ...prune.schedules import Iterative, PolynomialDecay
-from ...zoo import mlp
+from minnet.anatomy import weight_names
+from minnet.prune.apply import masked_fraction, prune
+from minnet.prune.schedules import Iterative, PolynomialDecay
+from minnet.zoo import mlp
+
 from .. import feedback
 from ..feedback import CheckFailed
 from .common import RANDOM_CASES, agrees_on_random_cases, with_earlier_tasks

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...prune.masks import prune_count, unstructured_mask
+from minnet.prune.masks import prune_count, unstructured_mask
+
 from .. import feedback
 from ..feedback import CheckFailed
 from .common import (

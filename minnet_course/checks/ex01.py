@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...gradcheck import norm_rel_error, numerical_gradient
-from ...layers import Dense
-from ...losses import softmax
-from ...losses import softmax_cross_entropy as reference_loss
+from minnet.gradcheck import norm_rel_error, numerical_gradient
+from minnet.layers import Dense
+from minnet.losses import softmax
+from minnet.losses import softmax_cross_entropy as reference_loss
+
 from .. import feedback
 from ..feedback import CheckFailed
 from .common import RANDOM_CASES, agrees_on_random_cases, call_keeping_inputs, first_mistake, with_earlier_tasks

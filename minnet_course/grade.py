@@ -8,7 +8,7 @@ stub, if the learner deleted it), and every other cell (instructions, setup,
 checks with their hidden tests) is the source's. Editing or deleting a check
 cell therefore changes nothing, as nbgrader's restoring of locked cells ensures.
 
-Each submission runs in ``minnet.course.runner``, a subprocess of its own.
+Each submission runs in ``minnet_course.runner``, a subprocess of its own.
 The learner's cells run in a Jupyter kernel walled in by ``sandbox`` (limits,
 no privileges, bubblewrap where installed, its own HOME and working folder,
 no IPython history); the check cells run in the runner, which calls the
@@ -55,7 +55,7 @@ from .notebooks import (
     write_atomic,
 )
 from .release import student_cell, validate_sources
-from .sandbox import Limits, bwrap_path, can_drop_to_nobody
+from .sandbox import PACKAGES, Limits, bwrap_path, can_drop_to_nobody
 
 EXERCISE_NAME = re.compile(r"^\d\d_[^/\\\x00]+$")
 STATUSES = ("ok", "timeout", "kernel died", "error")
@@ -89,7 +89,7 @@ def grade(
     and ``<stem>.graded.ipynb`` (the executed notebook, as feedback) into ``out_dir``.
 
     ``timeout`` bounds one submission's run, ``cell_timeout`` one cell's; ``jobs``
-    submissions run at a time; ``limits`` (``minnet.course.sandbox.Limits``) is what
+    submissions run at a time; ``limits`` (``minnet_course.sandbox.Limits``) is what
     each kernel may take; ``bwrap=False`` skips bubblewrap even where installed.
     Every submission is checked before anything runs or is written: a missing,
     unreadable or unknown one raises ``CourseError``. Every submission gets a row,
@@ -101,11 +101,11 @@ def grade(
     _check_limits(timeout, cell_timeout, jobs)
     limits = Limits() if limits is None else limits
     if not isinstance(limits, Limits):
-        raise CourseError(f"limits should be a minnet.course.sandbox.Limits, got {type(limits).__name__}")
+        raise CourseError(f"limits should be a minnet_course.sandbox.Limits, got {type(limits).__name__}")
     check_out_dir(out_dir, source_dir)
     loaded = load_submissions(submissions, source_dir)
     built = [build_graded_notebook(sub.source, sub.notebook) for sub in loaded]
-    guard = FileGuard([Path(__file__).resolve().parents[1], source_dir])
+    guard = FileGuard([*PACKAGES, source_dir])
     if jobs > 1 and not protects_files(bwrap):
         jobs = 1  # a kernel that could write the checkout must never run beside another submission's checks
 
@@ -284,7 +284,7 @@ def protects_files(bwrap: bool) -> bool:
 
 
 def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwrap: bool = True) -> dict:
-    """Run ``nb`` through ``minnet.course.runner`` in a subprocess; returns
+    """Run ``nb`` through ``minnet_course.runner`` in a subprocess; returns
     ``{"notebook", "status", "message", "cells"}`` read from the runner's stdout,
     a pipe the learner's kernel never holds.
 
@@ -296,7 +296,7 @@ def run_notebook(nb, *, timeout: float, cell_timeout: float, limits: Limits, bwr
     settings = {"timeout": timeout, "cell_timeout": cell_timeout, "limits": asdict(limits), "bwrap": use_bwrap}
     payload = pickle.dumps((nbformat.from_dict(nb), settings))
     process = subprocess.Popen(
-        [sys.executable, "-m", "minnet.course.runner"],
+        [sys.executable, "-m", "minnet_course.runner"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

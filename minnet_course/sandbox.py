@@ -15,7 +15,7 @@ Layers, each used where the machine has it:
   process the submission started, ``setsid`` or not, becomes its child and is
   killed when the submission's grading ends.
 
-``python -m minnet.course.sandbox -- COMMAND...`` applies the limits and the
+``python -m minnet_course.sandbox -- COMMAND...`` applies the limits and the
 identity from ``MINNET_SANDBOX`` (JSON) and execs COMMAND (inside bwrap when
 asked): the kernel keeps the launcher's process id and group, so Jupyter's
 interrupts and kills reach it.
@@ -32,9 +32,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import minnet
+
+# what a kernel imports besides the Python installation: the library and these course tools
+PACKAGES = (Path(minnet.__file__).resolve().parent, Path(__file__).resolve().parent)
 
 NOBODY = 65534
 _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 4, 24, 36, 38
@@ -157,8 +163,6 @@ class Watchdog:
     from RLIMIT_NPROC) nor many processes that each stay under RLIMIT_AS."""
 
     def __init__(self, limits: Limits, interval: float = 0.2):
-        import threading
-
         self.limits, self.interval, self.reason = limits, interval, None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -224,9 +228,9 @@ def _reachable_by_others(path: str) -> bool:
 
 
 def can_drop_to_nobody() -> bool:
-    """Root can run the kernel as nobody when nobody can run this Python and read minnet."""
-    here = str(Path(__file__).resolve().parents[1])
-    return os.geteuid() == 0 and all(map(_reachable_by_others, [sys.executable, sys.prefix, sys.base_prefix, here]))
+    """Root can run the kernel as nobody when nobody can run this Python and read the packages."""
+    needed = [sys.executable, sys.prefix, sys.base_prefix, *map(str, PACKAGES)]
+    return os.geteuid() == 0 and all(map(_reachable_by_others, needed))
 
 
 def describe(use_bwrap: bool) -> list[str]:
@@ -260,7 +264,7 @@ SYSTEM = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
 def read_only_paths() -> list[str]:
     """What a sandboxed kernel sees, read-only: the system and the Python installation."""
     paths = [path for path in SYSTEM if not os.path.islink(path)]
-    paths += [sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2] / "minnet")]
+    paths += [sys.prefix, sys.base_prefix, *map(str, PACKAGES)]
     paths += [p for p in sys.path if p and os.path.isdir(p) and ("site-packages" in p or "dist-packages" in p)]
     seen, kept = set(), []
     for path in paths:
@@ -300,8 +304,6 @@ def _user_processes(uid: int) -> int:
 
 def apply(config: dict) -> None:
     """In the launcher, before exec: limits, no new privileges, and ``nobody`` when root."""
-    import resource
-
     limits = Limits(**config["limits"])
     drop = not config.get("bwrap") and can_drop_to_nobody()
     uid = NOBODY if drop else os.geteuid()
@@ -315,6 +317,8 @@ def apply(config: dict) -> None:
         "RLIMIT_NOFILE": limits.open_files,
         "RLIMIT_CORE": 0,
     }
+    import resource  # Unix only: the grader's other commands still run elsewhere
+
     for name, value in wanted.items():
         which = getattr(resource, name, None)
         if which is None:
@@ -340,7 +344,7 @@ def apply(config: dict) -> None:
 
 
 def main(argv=None) -> None:
-    """``python -m minnet.course.sandbox -- COMMAND...``: apply, then exec COMMAND."""
+    """``python -m minnet_course.sandbox -- COMMAND...``: apply, then exec COMMAND."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:
         argv = argv[1:]

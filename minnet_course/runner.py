@@ -1,6 +1,6 @@
 """Run one graded notebook: the learner's cells in a walled-in kernel, the checks here.
 
-``python -m minnet.course.runner`` reads ``(notebook, settings)`` (a pickle,
+``python -m minnet_course.runner`` reads ``(notebook, settings)`` (a pickle,
 from the grader) on stdin and writes the outcome as JSON on its stdout, a pipe
 only the grader holds (the kernel gets neither this process's stdout nor its
 stderr). The outcome lives in this process's memory until then: nothing the
@@ -28,6 +28,8 @@ import json
 import math
 import os
 import pickle
+import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -193,7 +195,7 @@ class Checker:
 
 def serve_code(path: str) -> str:
     """What the kernel runs while a grade cell is checked."""
-    return f'__import__("minnet.course.wire", fromlist=["serve"]).serve({path!r}, globals())'
+    return f'__import__("minnet_course.wire", fromlist=["serve"]).serve({path!r}, globals())'
 
 
 # --- the kernel -------------------------------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ def kernel_manager(folder: Path, settings: dict):
     from jupyter_client.manager import AsyncKernelManager
 
     python = sys.executable
-    argv = [python, "-m", "minnet.course.sandbox", "--", python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    argv = [python, "-m", "minnet_course.sandbox", "--", python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     argv += ["--HistoryManager.enabled=False", "--HistoryManager.hist_file=:memory:"]
     spec = ipykernel.kernelspec.get_kernel_dict()
 
@@ -460,8 +462,6 @@ def _kernel_answers(kc, seconds: float) -> bool:
 
 def _remove(folder: Path) -> None:
     """Remove the kernel's folder, whatever it left there (files a dying process still creates)."""
-    import shutil
-
     for _ in range(5):
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():
@@ -475,8 +475,6 @@ def _terminated(signum, frame):
 
 def main() -> None:
     """Read (notebook, settings) on stdin; write the outcome as JSON on the grader's pipe."""
-    import signal
-
     sandbox.protect_this_process()
     sandbox.become_subreaper()
     # the grader's SIGTERM (time is up) unwinds run(), which kills the kernel and what it started

@@ -1,7 +1,7 @@
 """Course tooling: exercise checks, student release, grading.
 
-python -m minnet.course release            # exercises/solutions -> exercises/
-python -m minnet.course grade SUB.ipynb    # grade submissions
+python -m minnet_course release            # exercises/solutions -> exercises/
+python -m minnet_course grade SUB.ipynb    # grade submissions
 """
 
 import sys

@@ -1,7 +1,7 @@
 """Command line of the course tools.
 
-    python -m minnet.course release [--source DIR] [--dest DIR] [--check]
-    python -m minnet.course grade SUBMISSION.ipynb [...] [--source DIR] [--out DIR]
+    python -m minnet_course release [--source DIR] [--dest DIR] [--check]
+    python -m minnet_course grade SUBMISSION.ipynb [...] [--source DIR] [--out DIR]
                                   [--timeout S] [--cell-timeout S] [--jobs N]
                                   [--memory-mb MB] [--max-processes N] [--no-bwrap]
 
@@ -15,12 +15,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from .grade import format_table, grade
+from .notebooks import CourseError
+from .release import release
+from .sandbox import Limits, bwrap_path, describe
+
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     args = parser().parse_args(argv)
-    from .notebooks import CourseError
-
     try:
         return args.run(args)
     except CourseError as exc:
@@ -30,7 +33,7 @@ def main(argv=None) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser with its three commands."""
-    top = argparse.ArgumentParser(prog="python -m minnet.course", description="Release and grade the exercises.")
+    top = argparse.ArgumentParser(prog="python -m minnet_course", description="Release and grade the exercises.")
     commands = top.add_subparsers(dest="command", required=True, metavar="{release,grade}")
 
     release = commands.add_parser("release", help="write the student copies of the exercises")
@@ -56,15 +59,13 @@ def parser() -> argparse.ArgumentParser:
 
 def run_release(args) -> int:
     """``release``: write the student copies, or with --check list those not current."""
-    from .release import release
-
     paths = release(args.source, args.dest, check=args.check)
     if args.check:
         for path in paths:
             orphan = not (Path(args.source) / path.name).exists()
             print(f"not current: {path}" + (" (it has no source: delete it)" if orphan else ""))
         if paths:
-            print(f"run `python -m minnet.course release` to update them ({len(paths)} not current)")
+            print(f"run `python -m minnet_course release` to update them ({len(paths)} not current)")
             return 1
         print(f"student copies in {args.dest} are current")
         return 0
@@ -76,10 +77,6 @@ def run_release(args) -> int:
 
 def run_grade(args) -> int:
     """``grade``: grade the submissions and print a table."""
-    from .grade import format_table, grade
-    from .notebooks import CourseError
-    from .sandbox import Limits, bwrap_path, describe
-
     try:
         limits = Limits(memory_mb=args.memory_mb, processes=args.max_processes)
     except ValueError as exc:

@@ -2,7 +2,7 @@
 
     python benchmarks/digits_baselines.py
 
-The same settings as tests/test_train.py::test_mlp_and_cnn_reach_97_percent,
+The same settings as tests/lib/test_train.py::test_mlp_and_cnn_reach_97_percent,
 which asserts the accuracies; this script reports the wall-clock times, which
 a test must not assert.
 """

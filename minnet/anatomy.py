@@ -13,7 +13,7 @@ import numpy as np
 
 from .layers import BatchNorm, Conv2d, Dense, Flatten
 from .model import check_sequential
-from .validate import check_bool, check_int, check_names, is_int
+from .validate import check_bool, check_indices, check_int, check_names
 
 PRUNABLE_TYPES = (Dense, Conv2d)
 
@@ -57,14 +57,11 @@ def check_parameter_names(model, names) -> list[str]:
 def check_layers(model, layers) -> list[int]:
     """``layers`` as a list of distinct Dense/Conv2d layer indices; default: ``prunable_layers(model)``."""
     check_sequential(model)
+    layers = check_indices("layers", layers)
     if layers is None:
         return prunable_layers(model)
-    if not isinstance(layers, (list, tuple, range)):
-        raise TypeError(f"layers must be a list of layer indices such as [0, 2], got {type(layers).__name__}")
     valid = prunable_layers(model, include_output=True)
     for index in layers:
-        if not is_int(index):
-            raise TypeError(f"layers must hold int layer indices, got {type(index).__name__} {index!r}")
         if index not in valid:
             raise ValueError(f"unknown layer {index!r} in layers; the model's Dense/Conv2d layers are {valid}")
     layers = [int(index) for index in layers]

@@ -168,6 +168,20 @@ def check_names(name: str, value) -> list[str] | None:
     return list(value)
 
 
+def check_indices(name: str, value) -> list[int] | None:
+    """None, or a list/tuple/range of ints (layer indices, for example)."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple, range)):
+        raise TypeError(
+            f"{name} must be a list of layer indices such as [0, 2], got {type(value).__name__} {_shown(value)}"
+        )
+    for index in value:
+        if not is_int(index):
+            raise TypeError(f"{name} must hold int layer indices, got {type(index).__name__} {index!r}")
+    return list(value)
+
+
 def check_instance(name: str, value, cls, what: str):
     """``value`` is an instance of ``cls`` (``what`` describes it in the message)."""
     if not isinstance(value, cls):

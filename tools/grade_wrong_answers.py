@@ -1,6 +1,6 @@
 """Run a set of wrong answers through the real grader, as a teacher would.
 
-    python tools/grade_wrong_answers.py                      # tests/fresh_wrong_answers
+    python tools/grade_wrong_answers.py                      # tests/course/fresh_wrong_answers
     python tools/grade_wrong_answers.py --jobs 2 --keep out  # keep the graded notebooks
 
 Each wrong answer becomes one submission: the exercise's solution notebook with
@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "course"))
 sys.path.insert(0, str(ROOT))
 
 from minnet_course import notebooks  # noqa: E402
@@ -40,7 +40,7 @@ def answer_cell_of(nb, task: str):
 
 
 def build(folder: Path, package: str) -> list[tuple[str, str, str, Path]]:
-    """One submission per wrong answer of ``tests/<package>``: (exercise, task, name, path)."""
+    """One submission per wrong answer of ``tests/course/<package>``: (exercise, task, name, path)."""
     built = []
     for key, exercise in importlib.import_module(package).EXERCISES.items():
         module = importlib.import_module(f"{package}.{key}")
@@ -58,7 +58,7 @@ def build(folder: Path, package: str) -> list[tuple[str, str, str, Path]]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", default="fresh_wrong_answers", help="package under tests/ with WRONG tables")
+    parser.add_argument("--set", default="fresh_wrong_answers", help="package under tests/course/ with WRONG tables")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", help="write the grading output here (default: a temporary folder)")
     args = parser.parse_args(argv)

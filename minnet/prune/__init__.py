@@ -4,9 +4,11 @@ Array level (torch.nn.utils.prune semantics; True in a mask means KEPT):
 ``unstructured_mask``, ``structured_mask``, ``global_unstructured_masks``.
 Model level: ``prune`` (weights), ``prune_units`` (neurons/filters),
 ``remove``; ``shrink`` physically removes pruned units. Scores in
-``minnet.prune.scores``, schedules in ``minnet.prune.schedules``, the loop
-and the ``GradualPruning`` callback in ``minnet.prune.loops``, retraining
-strategies in ``minnet.prune.finetune``.
+``minnet.prune.scores``, schedules in ``minnet.prune.schedules``; the loop
+(``prune_loop``, ``Training``) and the ``GradualPruning`` callback in
+``minnet.prune.loops``, with what one step prunes in ``minnet.prune.pruners``
+(``WeightPruner``, ``UnitPruner``) and when the loop stops in
+``minnet.prune.budgets``; retraining strategies in ``minnet.prune.finetune``.
 """
 
 from ..anatomy import prunable_layers, unit_axis, unit_keep_mask, weight_names
@@ -21,10 +23,12 @@ from .apply import (
     prune_units,
     remove,
 )
+from .budgets import Budget, MaxAccuracyDrop, MaxLatency, MaxMACs, MaxNonzeroParams, TargetSparsity
 from .finetune import STRATEGIES, reinitialize, retrain, rewind_weights
-from .loops import GradualPruning, LoopResult, Round, prune_loop
+from .loops import GradualPruning, LoopResult, Round, Training, prune_loop
 from .masks import global_unstructured_masks, structured_mask, unstructured_mask
 from .potential import excess_error, forgotten_examples, prune_potential
+from .pruners import UnitPruner, WeightPruner
 from .schedules import ConstantSparsity, FromFunction, Iterative, OneShot, PolynomialDecay, amount_to_prune, as_schedule
 from .scores import (
     UNIT_SCORES,

@@ -143,28 +143,31 @@ def _new_masks(scores: dict, priors: dict, amount, sparsity, scope: str, label) 
     return new
 
 
-def check_scores_argument(scores) -> None:
-    """``scores`` is one of the forms ``prune`` and ``prune_units`` take."""
+def check_scores_argument(scores, registry: dict, what: str) -> None:
+    """``scores`` is one of the forms ``prune`` (``registry`` WEIGHT_SCORES,
+    ``what`` "weight") or ``prune_units`` (UNIT_SCORES, "unit") take; a name
+    must be in the registry and need no data."""
     if scores is not None and not isinstance(scores, (str, dict)) and not callable(scores):
         raise TypeError(
             f"scores must be None, a score name such as 'magnitude', a dict or a callable model -> dict, "
             f"got {type(scores).__name__} {scores!r:.60}"
         )
+    if isinstance(scores, str):
+        if scores not in registry:
+            raise ValueError(f"scores must be one of {sorted(registry)} (or a dict / callable), got {scores!r}")
+        if registry[scores].needs_data:
+            raise ValueError(
+                f"the {scores!r} {what} scores need data: compute them first, e.g. "
+                f"scores = minnet.prune.{registry[scores].__name__}(model, X, y), and pass the dict"
+            )
 
 
 def _resolve(model, scores, registry: dict, what: str, **selection):
     """scores may be a registry name (called with ``selection``: the names or
     layers being pruned), a callable model -> dict, or a dict."""
+    check_scores_argument(scores, registry, what)
     if isinstance(scores, str):
-        if scores not in registry:
-            raise ValueError(f"scores must be one of {sorted(registry)} (or a dict / callable), got {scores!r}")
-        score_fn = registry[scores]
-        if score_fn.needs_data:
-            raise ValueError(
-                f"the {scores!r} {what} scores need data: compute them first, e.g. "
-                f"scores = minnet.prune.{score_fn.__name__}(model, X, y), and pass the dict"
-            )
-        return score_fn(model, **selection)
+        return registry[scores](model, **selection)
     if callable(scores):
         scores = scores(model)
     if not isinstance(scores, dict):
@@ -207,7 +210,7 @@ def prune(model, amount=None, *, sparsity=None, scores=None, scope: str = "globa
     _check_target(amount, sparsity)
     check_choice("scope", scope, SCOPES)
     names = check_parameter_names(model, names)
-    check_scores_argument(scores)
+    check_scores_argument(scores, WEIGHT_SCORES, "weight")
     if not names:
         raise ValueError("names must list at least one parameter to prune, got none")
     params = {name: parse_name(model, name) for name in names}
@@ -278,7 +281,7 @@ def prune_units(
     if layers is None and isinstance(scores, str) and scores in UNIT_SCORES and UNIT_SCORES[scores].default_layers:
         layers = UNIT_SCORES[scores].default_layers(model)  # e.g. only the layers a BatchNorm follows
     layers = check_layers(model, layers)
-    check_scores_argument(scores)
+    check_scores_argument(scores, UNIT_SCORES, "unit")
     if not layers:
         raise ValueError("layers must list at least one Dense/Conv2d layer, got none")
     alive = {i: unit_keep_mask(model, i) for i in layers}

@@ -1,15 +1,15 @@
 """The pruning loop, round by round, and gradual pruning during training.
 
-    score -> rank -> remove the least important -> retrain -> go on?
+    prune (a pruner) -> retrain (a Training) -> evaluate -> stop? (budgets)
 
-``prune_loop`` runs rounds given by a schedule (``OneShot``, ``Iterative``,
-or any schedule whose ``sparsity(round)`` gives the target after a round) and
-stops at the first termination condition that holds: the schedule is done
-or the target sparsity reached, validation accuracy fell more than a budget
-below the dense model (the last round is then undone), or a cost budget
-(nonzero parameters, MACs, latency) is met. Every round is recorded for
-plotting. ``GradualPruning`` is the ``fit`` callback that prunes along a
-step-based schedule (``PolynomialDecay``) while the network trains.
+``prune_loop`` runs the rounds of a schedule (``OneShot``, ``Iterative``, or
+any schedule whose ``sparsity(round)`` gives the target after a round). Each
+round the pruner prunes to the target, ``retrain`` trains the network again,
+the round is measured and recorded, and the budgets decide whether to stop:
+a goal met (sparsity, nonzero parameters, MACs, latency) stops after the
+round; a limit broken (``MaxAccuracyDrop``) stops and undoes it.
+``GradualPruning`` is the ``fit`` callback that prunes along a step-based
+schedule (``PolynomialDecay``) while the network trains.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .. import metrics, plots
-from ..anatomy import check_layers, check_parameter_names, check_sequential, restored_on_error
+from ..anatomy import check_sequential, restored_on_error
 from ..optim import Adam, Optimizer
 from ..train import Callback, check_training_data, evaluate, fit
 from ..utils import as_generator
-from ..validate import check_array, check_bool, check_callable, check_choice, check_int, check_names, check_real
-from .apply import SCOPES, check_scores_argument, dead_unit_fraction, masked_fraction, prune, prune_units
+from ..validate import check_bool, check_callable, check_instance, check_int
+from .budgets import Budget
+from .pruners import check_pruner
 from .schedules import PolynomialDecay
-from .surgery import shrink
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Round:
     macs: int  # effective multiply-accumulates per example
     sparse_bytes: int  # CSR storage of all parameters
     latency_ms: float | None = None
+    dense_accuracy: float = 0.0  # the validation accuracy before the first round
 
 
 @dataclass
@@ -73,43 +74,55 @@ class LoopResult:
         return plots.accuracy_vs_sparsity(xs, ys, label=label, title=title, ax=ax)
 
 
-def _measure(model, input_shape, latency_input, structured: bool):
-    """Costs after a round. With structured pruning, MACs and latency are those
-    of ``shrink(model)``: the masked model still multiplies by the removed
-    units' zeros, the shrunk one does not."""
-    runnable = shrink(model) if structured else model
-    latency = None
-    if latency_input is not None:
-        latency = metrics.measure_latency(runnable, latency_input).median_ms
-    return (
-        metrics.count_nonzero(model),
-        metrics.flops(runnable, input_shape, effective=True),
-        metrics.model_bytes(model, "csr"),
-        latency,
-    )
+class Training:
+    """The training between two rounds: ``fit(model, X, y, epochs=..., ...)``
+    with a fresh optimizer from ``optimizer_factory`` (default Adam(lr=1e-3))
+    each time. ``epochs=0`` trains not at all."""
+
+    def __init__(self, X, y, *, epochs: int = 1, optimizer_factory=None, batch_size: int = 64, rng=0):
+        self.X, self.y = X, y
+        self.epochs = check_int("epochs", epochs, low=0)
+        self.batch_size = check_int("batch_size", batch_size, low=1)
+        if optimizer_factory is None:
+            optimizer_factory = lambda: Adam(lr=1e-3)  # noqa: E731  (the documented default)
+        check_callable("optimizer_factory", optimizer_factory, "a callable returning a fresh optimizer")
+        if not isinstance(optimizer_factory(), Optimizer):
+            raise TypeError("optimizer_factory must return a minnet Optimizer such as Adam(lr=1e-3)")
+        self.optimizer_factory = optimizer_factory
+        as_generator(rng)
+        self.rng = rng
+
+    def check(self, model) -> None:
+        """Fail before the first round if the data do not fit ``model``."""
+        self.X, self.y = check_training_data(model, self.X, self.y, "training")
+
+    def __call__(self, model) -> None:
+        if self.epochs:
+            optimizer = self.optimizer_factory()
+            fit(
+                model,
+                self.X,
+                self.y,
+                epochs=self.epochs,
+                optimizer=optimizer,
+                batch_size=self.batch_size,
+                rng=self.rng,
+                verbose=False,
+            )
+
+    def __repr__(self) -> str:
+        return f"Training(epochs={self.epochs}, batch_size={self.batch_size}, rng={self.rng!r})"
 
 
 def prune_loop(
     model,
-    X,
-    y,
     *,
-    validation,
     schedule,
+    validation,
+    retrain: Training | None = None,
+    pruner=None,
+    budgets=(),
     rounds: int | None = None,
-    scores=None,
-    scope=None,
-    structured: bool = False,
-    epochs_per_round: int = 1,
-    optimizer_factory=None,
-    batch_size: int = 64,
-    target_sparsity: float | None = None,
-    max_accuracy_drop: float | None = None,
-    max_nonzero_params: int | None = None,
-    max_macs: int | None = None,
-    max_latency_ms: float | None = None,
-    latency_input=None,
-    rng=0,
     verbose: bool = True,
 ) -> LoopResult:
     """Prune ``model`` in place round after round; return the records.
@@ -117,126 +130,87 @@ def prune_loop(
     schedule: round r = 1, 2, ... prunes to ``schedule.sparsity(r)`` when
         ``schedule.should_prune(r)``; ``rounds`` caps the number of rounds
         (default: the schedule's own ``rounds`` attribute, else 10).
-    scores: as in ``prune`` / ``prune_units``; a callable is called again each
-        round, on the current weights.
-    structured: prune whole units with ``prune_units`` instead of weights.
-    scope: "global" or "local"; default global for weights and local for
-        units (unit norms of different layers are not comparable).
-    epochs_per_round: training epochs after each pruning step (0: none),
-        each round with a fresh optimizer from ``optimizer_factory``
-        (default Adam(lr=1e-3)).
-    Termination: target_sparsity reached; validation accuracy more than
-    max_accuracy_drop (a fraction, 0.01 = one point) below the dense model,
-    in which case that round is undone; nonzero parameters, effective MACs or
-    latency (ms, measured on ``latency_input``) at or under their budget. With
-    ``structured=True``, MACs and latency are measured on ``shrink(model)``.
+    validation: (X_val, y_val), evaluated after every round.
+    retrain: a ``Training`` run after every pruning step; None: no training.
+    pruner: ``WeightPruner()`` (the default: global magnitude) or ``UnitPruner()``;
+        with units, MACs and latency are measured on ``shrink(model)``.
+    budgets: ``TargetSparsity``, ``MaxNonzeroParams``, ``MaxMACs``,
+        ``MaxLatency`` (goals) and ``MaxAccuracyDrop`` (a limit whose round
+        is undone); the loop stops at the first one met.
     Every argument is checked before the first round, and if anything fails
     during the loop the model is put back as it was before it.
     """
     check_sequential(model)
-    X, y = check_training_data(model, X, y, "training")
-    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-        raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
+    pruner, budgets = _check_loop_arguments(model, schedule, validation, retrain, pruner, budgets)
     X_val, y_val = check_training_data(model, *validation, "validation")
-    _check_schedule(schedule)
     rounds = check_int("rounds", rounds if rounds is not None else getattr(schedule, "rounds", None) or 10, low=1)
     if not any(schedule.should_prune(r) for r in range(1, rounds + 1)):
         raise ValueError(f"the schedule {schedule!r} never prunes in rounds 1..{rounds}; nothing would happen")
-    structured = check_bool("structured", structured)
-    scope = check_choice("scope", _default_scope(scope, structured), SCOPES)
-    check_scores_argument(scores)
-    epochs_per_round = check_int("epochs_per_round", epochs_per_round, low=0)
-    batch_size = check_int("batch_size", batch_size, low=1)
-    if optimizer_factory is None:
-        optimizer_factory = lambda: Adam(lr=1e-3)  # noqa: E731  (the documented default)
-    check_callable("optimizer_factory", optimizer_factory, "a callable returning a fresh optimizer")
-    if not isinstance(optimizer_factory(), Optimizer):
-        raise TypeError("optimizer_factory must return a minnet Optimizer such as Adam(lr=1e-3)")
-    if target_sparsity is not None:
-        check_real("target_sparsity", target_sparsity, low=0, high=1)
-    if max_accuracy_drop is not None:
-        check_real("max_accuracy_drop", max_accuracy_drop, low=0, high=1)
-    if max_nonzero_params is not None:
-        check_int("max_nonzero_params", max_nonzero_params, low=0)
-    if max_macs is not None:
-        check_int("max_macs", max_macs, low=0)
-    if max_latency_ms is not None:
-        check_real("max_latency_ms", max_latency_ms, low=0, low_inclusive=False)
-        if latency_input is None:
-            raise ValueError("max_latency_ms needs latency_input=<a batch to time the model on>")
-    if latency_input is not None:
-        latency_input = check_array("latency_input", latency_input, min_ndim=2)
-        model.output_shapes(latency_input.shape[1:])
-    as_generator(rng)
     verbose = check_bool("verbose", verbose)
+    latency_input = next((b.latency_input for b in budgets if b.latency_input is not None), None)
     with restored_on_error(model):
-        input_shape = tuple(X.shape[1:])
         result = LoopResult(dense_accuracy=evaluate(model, X_val, y_val).accuracy)
-        prune_fn = prune_units if structured else prune
         for r in range(1, rounds + 1):
             if not schedule.should_prune(r):
                 continue
-            previous = model.state_dict()
-            report = prune_fn(model, sparsity=schedule.sparsity(r), scores=scores, scope=scope)
-            if epochs_per_round:
-                fit(
-                    model,
-                    X,
-                    y,
-                    epochs=epochs_per_round,
-                    optimizer=optimizer_factory(),
-                    batch_size=batch_size,
-                    rng=rng,
-                    verbose=False,
-                )
-            accuracy = evaluate(model, X_val, y_val).accuracy
-            if max_accuracy_drop is not None and accuracy < result.dense_accuracy - max_accuracy_drop:
-                model.load_state_dict(previous)
-                result.stopped_because = (
-                    f"round {r} lost {result.dense_accuracy - accuracy:.4f} accuracy, more than "
-                    f"the budget {max_accuracy_drop}; round {r} undone"
-                )
-                break
-            record = Round(
-                r,
-                schedule.sparsity(r),
-                report.sparsity,
-                accuracy,
-                *_measure(model, input_shape, latency_input, structured),
-            )
-            result.rounds.append(record)
-            if verbose:
-                print(f"round {r}: sparsity {record.sparsity:.3f}, validation accuracy {accuracy:.4f}")
-            budgets = [
-                ("target sparsity", target_sparsity, record.sparsity, True),
-                ("nonzero parameter budget", max_nonzero_params, record.nonzero_params, False),
-                ("MAC budget", max_macs, record.macs, False),
-                ("latency budget", max_latency_ms, record.latency_ms, False),
-            ]
-            met = [
-                name
-                for name, limit, value, at_least in budgets
-                if limit is not None and value is not None and (value >= limit if at_least else value <= limit)
-            ]
-            if met:
-                result.stopped_because = f"{met[0]} reached after round {r}"
+            before = model.state_dict()
+            report = pruner(model, schedule.sparsity(r))
+            if retrain is not None:
+                retrain(model)
+            record = _measure(model, pruner, r, schedule.sparsity(r), report.sparsity, (X_val, y_val), latency_input)
+            record.dense_accuracy = result.dense_accuracy
+            met = next((budget for budget in budgets if budget.met(record)), None)
+            if met is not None and met.undo:
+                model.load_state_dict(before)
+            else:
+                result.rounds.append(record)
+                if verbose:
+                    print(f"round {r}: sparsity {record.sparsity:.3f}, validation accuracy {record.val_accuracy:.4f}")
+            if met is not None:
+                result.stopped_because = met.reason(record)
                 break
         else:
             result.stopped_because = f"schedule finished after {rounds} rounds"
         return result
 
 
-def _default_scope(scope, structured: bool):
-    """Global for weights, local for units (unit norms of different layers are not comparable)."""
-    if scope is None:
-        return "local" if structured else "global"
-    return scope
+def _check_loop_arguments(model, schedule, validation, retrain, pruner, budgets):
+    """Check what ``prune_loop`` was given against ``model``; returns (pruner, budgets)."""
+    _check_schedule(schedule)
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError(f"validation must be a pair (X_val, y_val), got {type(validation).__name__}")
+    if retrain is not None:
+        check_instance("retrain", retrain, Training, "a Training(X, y, epochs=...) or None")
+        retrain.check(model)
+    pruner = check_pruner(pruner)
+    pruner.check(model)
+    example = "a list of budgets such as [TargetSparsity(0.9)]"
+    if isinstance(budgets, Budget) or not isinstance(budgets, (list, tuple)):
+        raise TypeError(f"budgets must be {example}, got {type(budgets).__name__} {budgets!r:.60}")
+    for budget in budgets:
+        check_instance("budgets", budget, Budget, example)
+        budget.check(model)
+    timed = [budget for budget in budgets if budget.latency_input is not None]
+    if len(timed) > 1:
+        raise ValueError(f"budgets may hold one latency budget (every round is timed on its batch), got {timed}")
+    return pruner, list(budgets)
 
 
-def _check_layer_list(layers):
-    if layers is not None and not isinstance(layers, (list, tuple, range)):
-        raise TypeError(f"layers must be a list of layer indices such as [0, 2], got {type(layers).__name__}")
-    return layers
+def _measure(model, pruner, r, target, sparsity, validation, latency_input) -> Round:
+    """The record of round ``r``. MACs and latency are those of what would run:
+    for pruned units ``shrink(model)``, since masked units still cost their multiplications."""
+    runnable = pruner.runnable(model)
+    X_val, y_val = validation
+    return Round(
+        round=r,
+        target=target,
+        sparsity=sparsity,
+        val_accuracy=evaluate(model, X_val, y_val).accuracy,
+        nonzero_params=metrics.count_nonzero(model),
+        macs=metrics.flops(runnable, X_val.shape[1:], effective=True),
+        sparse_bytes=metrics.model_bytes(model, "csr"),
+        latency_ms=None if latency_input is None else metrics.measure_latency(runnable, latency_input).median_ms,
+    )
 
 
 def _check_schedule(schedule) -> None:
@@ -250,18 +224,14 @@ def _check_schedule(schedule) -> None:
 class GradualPruning(Callback):
     """Prune during ``fit`` along a step-based schedule (e.g. ``PolynomialDecay``).
 
-    At every optimizer step where ``schedule.should_prune(step)``, the model
-    is pruned to ``schedule.sparsity(step)`` (masks compose, so each step
-    only removes the difference). ``scores``, ``scope`` and ``names`` are
-    passed to ``prune``; ``structured=True`` uses ``prune_units`` instead, on
-    ``layers`` (default: all but the output layer). ``scope`` defaults to
-    global for weights and local for units. ``history`` records (step,
+    At every optimizer step where ``schedule.should_prune(step)``, ``pruner``
+    (default ``WeightPruner()``: global magnitude; ``UnitPruner()`` for whole
+    units) prunes the model to ``schedule.sparsity(step)`` (masks compose, so
+    each step only removes the difference). ``history`` records (step,
     sparsity) pairs.
     """
 
-    def __init__(
-        self, schedule, *, scores=None, scope: str | None = None, names=None, structured: bool = False, layers=None
-    ):
+    def __init__(self, schedule, pruner=None):
         _check_schedule(schedule)
         if isinstance(schedule, PolynomialDecay) and schedule.frequency > schedule.end_step - schedule.begin_step:
             raise ValueError(
@@ -270,24 +240,12 @@ class GradualPruning(Callback):
                 f"{schedule.end_step}): it would prune once, at begin_step, and never reach final_sparsity "
                 f"{schedule.final_sparsity}; use a smaller frequency"
             )
-        structured = check_bool("structured", structured)
-        if layers is not None and not structured:
-            raise ValueError("layers selects units for structured=True; to choose weights, pass names=[...]")
-        self.schedule, self.scores, self.names, self.layers = schedule, scores, names, layers
-        self.structured = structured
-        self.scope = check_choice("scope", _default_scope(scope, structured), SCOPES)
-        check_scores_argument(scores)
-        if structured:
-            layers = _check_layer_list(layers)
-        else:
-            names = check_names("names", names)
+        self.schedule = schedule
+        self.pruner = check_pruner(pruner)
         self.history: list[tuple[int, float]] = []
 
     def on_train_begin(self, model, optimizer):
-        if self.structured:
-            self.layers = check_layers(model, self.layers)
-        else:
-            self.names = check_parameter_names(model, self.names)
+        self.pruner.check(model)
         self._prune_at(model, 0)  # fit counts steps from 1; a schedule may begin at step 0
 
     def on_step_end(self, model, step):
@@ -297,11 +255,7 @@ class GradualPruning(Callback):
         if not self.schedule.should_prune(step):
             return
         target = self.schedule.sparsity(step)
-        now = dead_unit_fraction(model, self.layers) if self.structured else masked_fraction(model, self.names)
-        if target <= now:
+        if target <= self.pruner.pruned_fraction(model):
             return
-        if self.structured:
-            report = prune_units(model, sparsity=target, scores=self.scores, scope=self.scope, layers=self.layers)
-        else:
-            report = prune(model, sparsity=target, scores=self.scores, scope=self.scope, names=self.names)
+        report = self.pruner(model, target)
         self.history.append((step, report.sparsity))

@@ -24,8 +24,8 @@ from minnet_course.grade import grade
 from minnet_course.release import release
 from minnet_course.sandbox import Limits
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "course" / "solutions" / "01_arith.ipynb"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "course" / "fixtures" / "solutions" / "01_arith.ipynb"
 MARKER = "minnet-attack-marker-7f3a"
 ADD = "def add(a, b):\n    return a + b\n"
 

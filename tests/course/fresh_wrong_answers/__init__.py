@@ -1,7 +1,7 @@
 """A second set of plausible wrong answers, written on 2026-12-03 from the
 mistake classes of issue 8 and from how students write these functions, before
 the checks were re-read. Each entry replaces one solution cell's function by
-source code, as a learner's submission would; ``tests/test_fresh_wrong_answers.py``
+source code, as a learner's submission would; ``tests/course/test_fresh_wrong_answers.py``
 runs the task's whole grade cell (visible and hidden checks) on it.
 
 Two answers first written for this set were taken out because they are right

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbgrader import api as nbgrader_api  # a dev dependency
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "exercises" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 ASSIGNMENT = "ps1"
 

@@ -342,31 +342,50 @@ bad("amount_to_prune target < current", lambda w: P.amount_to_prune(0.5, 0.3), V
 
 
 def loop(w, **kwargs):
-    args = {"validation": (w["X"], w["y"]), "schedule": Iterative(0.3, 2), "verbose": False, "rng": w["gen"]}
+    args = {"validation": (w["X"], w["y"]), "schedule": Iterative(0.3, 2), "verbose": False,
+            "retrain": P.Training(w["X"], w["y"], rng=w["gen"])}  # fmt: skip
     args.update(kwargs)
-    return P.prune_loop(w["model"], w["X"], w["y"], **args)
+    return P.prune_loop(w["model"], **args)
 
 
-bad("prune_loop target_sparsity 2", lambda w: loop(w, target_sparsity=2.0), ValueError, "target_sparsity", "2.0")
-bad("prune_loop max_macs negative", lambda w: loop(w, max_macs=-1), ValueError, "max_macs", "-1")
-bad("prune_loop max_nonzero negative", lambda w: loop(w, max_nonzero_params=-5), ValueError, "max_nonzero_params")
-bad("prune_loop accuracy drop negative", lambda w: loop(w, max_accuracy_drop=-0.1), ValueError, "max_accuracy_drop")
-bad("prune_loop latency without input", lambda w: loop(w, max_latency_ms=1.0), ValueError, "latency_input")
-bad("prune_loop latency input misfit", lambda w: loop(w, latency_input=np.zeros((2, 7))), ValueError, "(7,)")
+def train(w, **kwargs):
+    return P.Training(w["X"], w["y"], **kwargs)
+
+
+bad("TargetSparsity 2", lambda w: loop(w, budgets=[P.TargetSparsity(2.0)]), ValueError, "sparsity", "2.0")
+bad("MaxMACs negative", lambda w: loop(w, budgets=[P.MaxMACs(-1)]), ValueError, "macs", "-1")
+bad("MaxNonzeroParams negative", lambda w: loop(w, budgets=[P.MaxNonzeroParams(-5)]), ValueError, "count", "-5")
+bad("MaxNonzeroParams float", lambda w: P.MaxNonzeroParams(2.5), TypeError, "count", "2.5")
+bad("MaxAccuracyDrop negative", lambda w: loop(w, budgets=[P.MaxAccuracyDrop(-0.1)]), ValueError, "drop", "-0.1")
+bad("MaxLatency without input", lambda w: P.MaxLatency(1.0), TypeError, "latency_input")
+bad("MaxLatency 0 ms", lambda w: P.MaxLatency(0, latency_input=w["X"]), ValueError, "ms", "0")
+bad("MaxLatency input misfit", lambda w: loop(w, budgets=[P.MaxLatency(1.0, latency_input=np.zeros((2, 7)))]),
+    ValueError, "(7,)")  # fmt: skip
+bad("prune_loop two latency budgets", lambda w: loop(w, budgets=[P.MaxLatency(1.0, latency_input=w["X"]),
+    P.MaxLatency(2.0, latency_input=w["X"][:4])]), ValueError, "budgets", "latency")  # fmt: skip
+bad("prune_loop budgets one budget", lambda w: loop(w, budgets=P.TargetSparsity(0.5)), TypeError, "budgets",
+    "TargetSparsity")  # fmt: skip
+bad("prune_loop budgets numbers", lambda w: loop(w, budgets=[0.9]), TypeError, "budgets", "0.9")
 bad("prune_loop rounds 0", lambda w: loop(w, rounds=0), ValueError, "rounds", "0")
 bad("prune_loop rounds negative", lambda w: loop(w, rounds=-2), ValueError, "rounds", "-2")
-bad("prune_loop epochs_per_round negative", lambda w: loop(w, epochs_per_round=-1), ValueError, "epochs_per_round")
-bad("prune_loop batch_size 0", lambda w: loop(w, batch_size=0), ValueError, "batch_size", "0")
-bad("prune_loop optimizer_factory not callable", lambda w: loop(w, optimizer_factory=minnet.Adam()), TypeError,
+bad("Training epochs negative", lambda w: loop(w, retrain=train(w, epochs=-1)), ValueError, "epochs", "-1")
+bad("Training batch_size 0", lambda w: loop(w, retrain=train(w, batch_size=0)), ValueError, "batch_size", "0")
+bad("Training optimizer_factory not callable", lambda w: train(w, optimizer_factory=minnet.Adam()), TypeError,
     "optimizer_factory")  # fmt: skip
-bad("prune_loop optimizer_factory returns junk", lambda w: loop(w, optimizer_factory=lambda: "adam"), TypeError,
+bad("Training optimizer_factory returns junk", lambda w: train(w, optimizer_factory=lambda: "adam"), TypeError,
     "optimizer_factory")  # fmt: skip
-bad("prune_loop wrong input width", lambda w: P.prune_loop(w["model"], np.zeros((4, 7)), np.zeros(4, int),
-    validation=(w["X"], w["y"]), schedule=OneShot(0.5), verbose=False), ValueError, "(7,)")  # fmt: skip
+bad("Training optimizer_factory 0", lambda w: train(w, optimizer_factory=0), TypeError, "optimizer_factory")
+bad("Training rng float", lambda w: train(w, rng=1.5), TypeError, "rng")
+bad("prune_loop wrong input width", lambda w: loop(w, retrain=P.Training(np.zeros((4, 7)), np.zeros(4, int))),
+    ValueError, "(7,)")  # fmt: skip
+bad("prune_loop retrain a function", lambda w: loop(w, retrain=lambda m: None), TypeError, "retrain")
+bad("prune_loop pruner a name", lambda w: loop(w, pruner="units"), TypeError, "pruner", "units")
+bad("prune_loop pruner names unknown", lambda w: loop(w, pruner=P.WeightPruner(names=["7.W"])), ValueError, "7.W")
+bad("prune_loop pruner layers unknown", lambda w: loop(w, pruner=P.UnitPruner(layers=[1])), ValueError, "layer", "1")
 bad("prune_loop schedule that never prunes", lambda w: loop(w, schedule=PolynomialDecay(0.0, 0.5, 50, 60)), ValueError,
     "never prunes")  # fmt: skip
 bad("prune_loop schedule junk", lambda w: loop(w, schedule=0.5), TypeError, "schedule")
-bad("prune_loop structured str", lambda w: loop(w, structured="yes"), TypeError, "structured")
+bad("prune_loop validation single array", lambda w: loop(w, validation=w["X"]), TypeError, "validation")
 
 
 def retrain(w, **kwargs):
@@ -391,7 +410,7 @@ bad("excess_error shapes", lambda w: P.excess_error([0.9, 0.8], [0.9], 0.95, 0.9
 bad("forgotten_examples str", lambda w: P.forgotten_examples(["a"], ["b"], ["c"]), TypeError, "dense_predictions")
 
 
-# -- found by the systematic probe (tests/test_probe.py) ----------------------------------------
+# -- found by the systematic probe (tests/lib/test_probe.py) ----------------------------------------
 bad("evaluate a string model", lambda w: minnet.evaluate("model", w["X"], w["y"]), TypeError, "model", "str")
 bad("check_model of None", lambda w: minnet.gradcheck.check_model(None, w["X"], w["y"], minnet.losses.mse), TypeError,
     "model", "NoneType")  # fmt: skip
@@ -402,11 +421,14 @@ bad("dead_unit_fraction of no layers", lambda w: P.dead_unit_fraction(w["model"]
 bad("taylor_unit_scores of no layers", lambda w: P.taylor_unit_scores(w["model"], w["X"], w["y"], layers=[]),
     ValueError, "layers")  # fmt: skip
 bad("mlp activation list", lambda w: minnet.mlp([4, 3, 2], activation=["relu"]), ValueError, "activation")
-bad("GradualPruning names str", lambda w: P.GradualPruning(P.OneShot(0.5), names="0.W"), TypeError, "names")
-bad("GradualPruning scope 0", lambda w: P.GradualPruning(P.OneShot(0.5), scope=0), TypeError, "scope", "0")
-bad("GradualPruning scores True", lambda w: P.GradualPruning(P.OneShot(0.5), scores=True), TypeError, "scores")
-bad("prune_loop optimizer_factory 0", lambda w: loop(w, optimizer_factory=0), TypeError, "optimizer_factory")
-bad("prune_loop scope []", lambda w: loop(w, scope=[]), TypeError, "scope")
+bad("GradualPruning pruner a dict", lambda w: P.GradualPruning(P.OneShot(0.5), {"names": ["0.W"]}), TypeError, "pruner")
+bad("WeightPruner names str", lambda w: P.WeightPruner(names="0.W"), TypeError, "names")
+bad("WeightPruner scope 0", lambda w: P.WeightPruner(scope=0), TypeError, "scope", "0")
+bad("WeightPruner scope []", lambda w: P.WeightPruner(scope=[]), TypeError, "scope")
+bad("UnitPruner scores True", lambda w: P.UnitPruner(scores=True), TypeError, "scores")
+bad("UnitPruner scope bad", lambda w: P.UnitPruner(scope="everywhere"), ValueError, "scope", "everywhere")
+bad("UnitPruner layers int", lambda w: P.UnitPruner(layers=2), TypeError, "layers")
+bad("UnitPruner layers of str", lambda w: P.UnitPruner(layers=["0"]), TypeError, "layers", "'0'")
 bad("retrain snapshot str", lambda w: retrain(w, strategy="fine_tune", snapshot="epoch 1"), TypeError, "snapshot")
 bad("weight_names include_output str", lambda w: P.weight_names(w["model"], include_output="yes"), TypeError,
     "include_output")  # fmt: skip
@@ -450,7 +472,8 @@ def test_the_table_covers_the_public_api():
               "magnitude_scores", "mean_activation_scores", "taylor_unit_scores", "unit_norm_scores",
               "batchnorm_scale_scores", "BatchNorm1d", "BatchNorm2d", "Latency", "summary_table",
               "sparsity_per_layer", "count_nonzero", "compression_ratio", "flops_per_layer", "theoretical_speedup",
-              "bytes_per_layer", "load_sparse", "Sequential", "load", "EarlyStopping", "Snapshot"}  # fmt: skip
+              "bytes_per_layer", "load_sparse", "Sequential", "load", "EarlyStopping", "Snapshot",
+              "Budget"}  # fmt: skip
     public = {n for n in minnet.__all__ if callable(getattr(minnet, n)) and not inspect.ismodule(getattr(minnet, n))}
     public |= {n for n in dir(P) if not n.startswith("_") and callable(getattr(P, n)) and not n.isupper()}
     public |= {n for n in dir(metrics) if getattr(getattr(metrics, n), "__module__", "") == "minnet.metrics"}

@@ -1,5 +1,5 @@
 """Course tools: ``release`` (student copies) and ``grade`` (autograding), on the
-synthetic exercise tests/fixtures/course/solutions/01_arith.ipynb (3 tasks worth
+synthetic exercise tests/course/fixtures/solutions/01_arith.ipynb (3 tasks worth
 1, 2 and 3 points), so they do not depend on the real exercises."""
 
 import copy
@@ -18,8 +18,8 @@ from minnet_course.grade import format_table, grade
 from minnet_course.notebooks import CourseError
 from minnet_course.release import CODE_STUB, TEXT_STUB, release, student_cell
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "course" / "solutions" / "01_arith.ipynb"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "course" / "fixtures" / "solutions" / "01_arith.ipynb"
 CHECKS = {"task1_check": 1, "task2_check": 2, "task3_check": 3}
 
 

@@ -7,7 +7,7 @@ import pytest
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_commands():
@@ -18,7 +18,7 @@ def test_readme_starts_with_install_and_test_commands():
     install, test = readme_commands()
     assert 'pip install -e ".[lab,dev]"' in install
     # Given only a file, jupyter_server serves the file's folder (notebooks/, where exercises/ is out of
-    # reach); root_dir=. serves the project and opens the file inside it (tests/test_browser.py runs it)
+    # reach); root_dir=. serves the project and opens the file inside it (tests/course/test_browser.py runs it)
     assert install.endswith("jupyter lab --ServerApp.root_dir=. notebooks/00_welcome.ipynb")
     assert (ROOT / "notebooks" / "00_welcome.ipynb").is_file()
     assert test.startswith("python -m pytest")

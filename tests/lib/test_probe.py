@@ -15,11 +15,11 @@ import warnings
 
 import numpy as np
 import pytest
+from test_bad_input import fingerprint, world
 
 import minnet
 from minnet import data, gradcheck, losses, metrics, validate
 from minnet import prune as P
-from tests.test_bad_input import fingerprint, world
 
 JUNK = {
     "None": None,
@@ -57,6 +57,7 @@ def valid_arguments(w) -> dict:
         "obj": P.OneShot(0.5), "n_examples": 40, "n_classes": 3, "scores": np.ones(5),
         "activations": np.ones((3, 4)), "grad": np.ones((3, 4)), "val_fraction": 0.15, "test_fraction": 0.2,
         "rng": 0, "name": "relu", "value": 3, "choices": ("a", "b"), "cls": int, "what": "an int",
+        "ms": 1.0, "latency_input": w["X"][:4], "drop": 0.02, "count": 100, "macs": 100,
     }  # fmt: skip
 
 

@@ -1,12 +1,11 @@
-"""The pruning experiments the course reports, on digits with fixed seeds.
+"""The pruning findings the README reports, on digits with fixed seeds.
 
-These assert orderings and budgets, not exact figures; the figures are printed
-by benchmarks/prune_experiments.py, which shares the settings below.
+These assert orderings and budgets, not exact figures; ``python
+tests/lib/findings.py`` prints the figures from the same code.
 """
 
 import pytest
-
-from benchmarks.prune_experiments import iterative_vs_one_shot, magnitude_vs_random
+from findings import iterative_vs_one_shot, magnitude_vs_random
 
 
 @pytest.fixture(scope="module")

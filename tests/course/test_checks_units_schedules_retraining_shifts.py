@@ -1,6 +1,6 @@
 """The checks of exercises 05-08 pass correct answers (on the visible and the
 hidden variants the notebooks use), say "not done yet" for the stub, and reject
-every plausible wrong answer in ``tests/wrong_answers`` with the feedback meant
+every plausible wrong answer in ``tests/course/wrong_answers`` with the feedback meant
 for its mistake."""
 
 from types import SimpleNamespace

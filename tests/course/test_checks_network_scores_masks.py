@@ -1,6 +1,6 @@
 """The checks of exercises 01, 03 and 04: they pass a correct answer (also in the
 hidden variants the notebooks run), report a stub as not done, and reject every
-plausible wrong answer in tests/wrong_answers with the feedback meant for it."""
+plausible wrong answer in tests/course/wrong_answers with the feedback meant for it."""
 
 import inspect
 

@@ -1,5 +1,5 @@
 """The real exercises, end to end: stubs fail every check, the grader gives
-full, zero and partial marks. (nbval runs the solutions; tests/test_checks_*
+full, zero and partial marks. (nbval runs the solutions; tests/course/test_checks_*
 feed plausible wrong answers to every check.)"""
 
 import csv
@@ -12,7 +12,7 @@ import pytest
 from minnet_course.grade import grade
 from minnet_course.release import release
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "exercises" / "solutions"
 STUDENT = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
 

@@ -1,6 +1,6 @@
-"""The pruning experiments of the course, on the 8x8 digits, with fixed seeds.
+"""Two pruning findings the README reports, on the 8x8 digits, with fixed seeds.
 
-    python benchmarks/prune_experiments.py
+    python tests/lib/findings.py      # prints the figures
 
 1. Global magnitude pruning of 90% of the hidden-layer weights of a
    64-128-64-10 MLP, then 4 epochs of fine-tuning (Adam, lr 3e-3), against
@@ -9,11 +9,11 @@
    with little slack, where the difference shows), with the same total
    training: one-shot prunes once and fine-tunes 8 epochs; iterative prunes in
    4 rounds (58%, 82%, 92%, 95%) with 2 epochs after each.
-tests/test_experiments.py asserts the orderings on these settings.
+test_findings.py asserts the orderings on these settings (the same code).
 """
 
 import minnet
-from minnet.prune import Iterative, prune, prune_loop, random_scores, retrain
+from minnet.prune import Iterative, Training, prune, prune_loop, random_scores, retrain
 
 FINE_TUNE_LR = 3e-3
 
@@ -65,18 +65,16 @@ def iterative_vs_one_shot(sparsity=0.95, total_epochs=8, rounds=4, seeds=(0, 1, 
     for seed in seeds:
         one_shot = pruned_and_fine_tuned(model, data, sparsity, total_epochs, rng=seed)
         iterative = model.copy()
-        prune_loop(
-            iterative,
+        retraining = Training(
             data.X_train,
             data.y_train,
-            validation=(data.X_val, data.y_val),
-            schedule=Iterative.to_target(sparsity, rounds),
-            epochs_per_round=total_epochs // rounds,
+            epochs=total_epochs // rounds,
             batch_size=32,
             optimizer_factory=lambda: minnet.Adam(lr=FINE_TUNE_LR),
             rng=seed,
-            verbose=False,
         )
+        schedule = Iterative.to_target(sparsity, rounds)
+        prune_loop(iterative, schedule=schedule, validation=(data.X_val, data.y_val), retrain=retraining, verbose=False)
         results.append((one_shot, minnet.evaluate(iterative, data.X_test, data.y_test).accuracy))
     return results
 

@@ -34,7 +34,7 @@ def _current_python_kernel_manager():
     return CurrentPythonKernelManager
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "exercises" / "solutions"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

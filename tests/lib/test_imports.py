@@ -6,11 +6,13 @@ only the third-party libraries listed here, optional or slow to import, are
 imported inside functions."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("minnet", "minnet_course")
 LEVELS = {"core": 0, "metrics": 1, "prune": 2, "course": 3}
 # third-party modules a library function may import where it needs them: optional (matplotlib for
@@ -94,3 +96,26 @@ def test_the_levels_are_what_the_test_thinks():
     assert {"minnet.anatomy", "minnet.metrics", "minnet.prune.masks"} <= found  # relative imports resolved
     assert {"minnet_course.feedback", "minnet_course.checks.common"} <= found
     assert any(path.parts[-2:] == ("checks", "ex03.py") for path in SOURCES)
+
+
+def test_tests_import_the_packages_never_the_benchmarks_or_tools():
+    """Benchmarks and tools import the library; a test that imported them would make a script a dependency."""
+    offending = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            offending += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("benchmarks", "tools")]
+    assert not offending, offending
+
+
+@pytest.mark.parametrize("exercise", ["ex01", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08"])
+def test_a_check_cell_loads_none_of_the_grading_machinery(exercise):
+    """A learner's kernel imports the checks; the [course] extra's libraries stay unloaded."""
+    code = (
+        f"import sys, minnet_course.checks.{exercise}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'nbformat', 'nbclient', 'jupyter_client'}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('minnet_course') and 'checks' not in m))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "['minnet_course', 'minnet_course.feedback']"]

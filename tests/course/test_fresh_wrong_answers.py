@@ -1,4 +1,4 @@
-"""Every answer of the second wrong-answer set (``tests/fresh_wrong_answers``)
+"""Every answer of the second wrong-answer set (``tests/course/fresh_wrong_answers``)
 fails its task's whole grade cell, visible and hidden checks together, run as a
 submission is graded: the solution notebook's setup cells and reference
 solutions, then the wrong function in place of the reference, then the grade
@@ -14,7 +14,7 @@ from test_feedback_display import reference_lines
 
 from minnet_course import notebooks
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "exercises" / "solutions"
+SOLUTIONS = Path(__file__).resolve().parents[2] / "exercises" / "solutions"
 
 
 def _cases():

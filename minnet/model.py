@@ -10,7 +10,7 @@ import numpy as np
 from .io import MASK_SUFFIX, npz_path, read_model_file, state_from_arrays, write_model_file
 from .layers import LAYER_TYPES, Layer, show_shapes
 from .threads import blas_threads
-from .validate import check_array, check_batch, check_bool, check_instance, check_int, check_path
+from .validate import check_array, check_batch, check_bool, check_instance, check_int, check_path, is_int
 
 
 class Sequential:
@@ -241,7 +241,7 @@ class Sequential:
         if (
             not isinstance(input_shape, (tuple, list))
             or not input_shape
-            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in input_shape)
+            or not all(is_int(s) and s > 0 for s in input_shape)
         ):
             raise ValueError(
                 f"input_shape must be one example's shape, a tuple of positive ints such as (784,) "

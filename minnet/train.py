@@ -246,7 +246,8 @@ def fit(
     before = _TrainingState(model, optimizer, gen, callbacks)
     try:
         with blas_threads(model, X.shape[1:], batch_size):
-            return _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose)
+            options = _Options(epochs, batch_size, loss, validation, callbacks, verbose)
+            return _Loop(model, X, y, optimizer, options).run(gen)
     except Exception:
         before.restore()
         raise
@@ -278,64 +279,93 @@ class _TrainingState:
             cb.__dict__.update(state)
 
 
-def _train(model, X, y, epochs, batch_size, optimizer, loss, validation, gen, callbacks, verbose) -> History:
-    tqdm = _progress_bar()
-    n_batches = math.ceil(len(X) / batch_size)
-    classification = _is_classification(loss)  # asked once, not per batch
-    history = History()
-    first_epoch, step = optimizer.epoch, 0
-    for cb in callbacks:
-        cb.on_train_begin(model, optimizer)
-    bar = tqdm(total=epochs * n_batches, disable=not verbose, unit="batch", desc="training")
-    try:
-        model.train()
-        for epoch in range(1, epochs + 1):
-            optimizer.set_epoch(first_epoch + epoch - 1)
-            order = gen.permutation(len(X))
-            loss_sum, correct = 0.0, 0
-            for b in range(n_batches):
-                idx = order[b * batch_size : (b + 1) * batch_size]
-                xb, yb = X[idx], y[idx]
-                out = model.forward(xb)
-                value, grad = loss(out, yb)
-                if not math.isfinite(value):
-                    raise DivergenceError(
-                        f"the loss became {value} at epoch {epoch}, batch {b + 1} of {n_batches} "
-                        f"(learning rate {optimizer.current_lr:g}); the model was restored to its weights "
-                        "before fit. Try a smaller learning rate."
-                    )
-                model.backward(grad, input_grad=False)
-                optimizer.step(model)
-                step += 1
-                loss_sum += value * len(idx)
-                if classification:
-                    correct += int((out.argmax(axis=1) == yb).sum())
-                for cb in callbacks:
-                    cb.on_step_end(model, step)
-                bar.update()
-                recheck()  # the machine may have become busy (or idle) since training started
-            _check_finite(model, X[:batch_size], epoch, optimizer)
-            history.epoch.append(epoch)
-            history.step.append(step)
-            history.lr.append(optimizer.current_lr)
-            history.train_loss.append(loss_sum / len(X))
-            history.train_accuracy.append(correct / len(X) if classification else None)
-            val = evaluate(model, *validation, loss=loss) if validation is not None else Evaluation(None, None)
-            history.val_loss.append(val.loss)
-            history.val_accuracy.append(val.accuracy)
-            postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
-            if val.accuracy is not None:
-                postfix["val_acc"] = f"{val.accuracy:.4f}"
-            bar.set_postfix(postfix, refresh=False)
-            stop = [cb.on_epoch_end(model, epoch, history) for cb in callbacks]
-            if any(stop):
-                break
-        optimizer.set_epoch(first_epoch + len(history))
-    finally:
-        bar.close()
-    for cb in callbacks:
-        cb.on_train_end(model)
-    return history
+class _Options(NamedTuple):
+    """The keywords of ``fit``, checked."""
+
+    epochs: int
+    batch_size: int
+    loss: object
+    validation: tuple | None
+    callbacks: list
+    verbose: bool
+
+
+class _Loop:
+    """The mini-batch loop of one ``fit`` call, over its checked arguments."""
+
+    def __init__(self, model, X, y, optimizer, options: _Options):
+        self.model, self.X, self.y, self.optimizer, self.options = model, X, y, optimizer, options
+        self.n_batches = math.ceil(len(X) / options.batch_size)
+        self.classification = _is_classification(options.loss)  # asked once, not per batch
+        self.step = 0
+
+    def run(self, gen) -> History:
+        model, optimizer, options = self.model, self.optimizer, self.options
+        history, first_epoch = History(), optimizer.epoch
+        for cb in options.callbacks:
+            cb.on_train_begin(model, optimizer)
+        total = options.epochs * self.n_batches
+        bar = _progress_bar()(total=total, disable=not options.verbose, unit="batch", desc="training")
+        try:
+            model.train()
+            for epoch in range(1, options.epochs + 1):
+                optimizer.set_epoch(first_epoch + epoch - 1)
+                loss_sum, correct = self._epoch(epoch, gen.permutation(len(self.X)), bar)
+                _check_finite(model, self.X[: options.batch_size], epoch, optimizer)
+                self._record(history, epoch, loss_sum, correct, bar)
+                if any([cb.on_epoch_end(model, epoch, history) for cb in options.callbacks]):
+                    break
+            optimizer.set_epoch(first_epoch + len(history))
+        finally:
+            bar.close()
+        for cb in options.callbacks:
+            cb.on_train_end(model)
+        return history
+
+    def _epoch(self, epoch: int, order, bar) -> tuple[float, int]:
+        """One pass over the examples in ``order``; returns (summed loss, correct predictions)."""
+        model, optimizer, loss, batch_size = self.model, self.optimizer, self.options.loss, self.options.batch_size
+        loss_sum, correct = 0.0, 0
+        for b in range(self.n_batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            xb, yb = self.X[idx], self.y[idx]
+            out = model.forward(xb)
+            value, grad = loss(out, yb)
+            if not math.isfinite(value):
+                raise DivergenceError(
+                    f"the loss became {value} at epoch {epoch}, batch {b + 1} of {self.n_batches} "
+                    f"(learning rate {optimizer.current_lr:g}); the model was restored to its weights "
+                    "before fit. Try a smaller learning rate."
+                )
+            model.backward(grad, input_grad=False)
+            optimizer.step(model)
+            self.step += 1
+            loss_sum += value * len(idx)
+            if self.classification:
+                correct += int((out.argmax(axis=1) == yb).sum())
+            for cb in self.options.callbacks:
+                cb.on_step_end(model, self.step)
+            bar.update()
+            recheck()  # the machine may have become busy (or idle) since training started
+        return loss_sum, correct
+
+    def _record(self, history: History, epoch: int, loss_sum: float, correct: int, bar) -> None:
+        """Append the epoch's figures to ``history`` (validation evaluated now) and to the bar."""
+        n, validation = len(self.X), self.options.validation
+        history.epoch.append(epoch)
+        history.step.append(self.step)
+        history.lr.append(self.optimizer.current_lr)
+        history.train_loss.append(loss_sum / n)
+        history.train_accuracy.append(correct / n if self.classification else None)
+        val = Evaluation(None, None)
+        if validation is not None:
+            val = evaluate(self.model, *validation, loss=self.options.loss)
+        history.val_loss.append(val.loss)
+        history.val_accuracy.append(val.accuracy)
+        postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
+        if val.accuracy is not None:
+            postfix["val_acc"] = f"{val.accuracy:.4f}"
+        bar.set_postfix(postfix, refresh=False)
 
 
 def _progress_bar():

@@ -15,9 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .grade import format_table, grade
+from .grade import grade
 from .notebooks import CourseError
 from .release import release
+from .report import format_table
 from .sandbox import Limits, bwrap_path, describe
 
 

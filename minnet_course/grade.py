@@ -17,16 +17,15 @@ when the runner saw it finish without an error; the outcome comes back on the
 runner's stdout, a pipe the kernel never holds. Before and after every
 submission the grader compares the course's files (the package and the
 exercise sources) with the hashes it took at the start, and puts back any
-that changed.
+that changed. The points and the reports (grades.json, grades.csv, the
+feedback notebooks, the table) come from ``report``.
 """
 
 from __future__ import annotations
 
 import compileall
 import copy
-import csv
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -40,28 +39,26 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_markdown_cell
 
-from .feedback import CheckFailed, NotDoneError
+from minnet.validate import is_int, is_real
+
 from .notebooks import (
     CourseError,
     exercise_name,
     grade_id,
-    is_grade,
     is_solution,
-    nbgrader,
     notebook_bytes,
     read_notebook,
     write_atomic,
 )
 from .release import student_cell, validate_sources
+from .report import feedback_names, feedback_notebook, grades_csv, result_for
 from .sandbox import PACKAGES, Limits, bwrap_path, can_drop_to_nobody
 
 EXERCISE_NAME = re.compile(r"^\d\d_[^/\\\x00]+$")
 STATUSES = ("ok", "timeout", "kernel died", "error")
 TIMEOUT_ENAME = "CellTimeoutError"
 KILL_MARGIN = 30  # seconds past `timeout` before the runner is stopped (kernel start, shutdown)
-MAX_MESSAGE_CHARS = 500  # a status message or a check's error, in grades.json
 
 
 @dataclass
@@ -183,9 +180,9 @@ class FileGuard:
 
 def _check_limits(timeout, cell_timeout, jobs) -> None:
     for name, value in (("timeout", timeout), ("cell_timeout", cell_timeout)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        if not is_real(value) or not value > 0:
             raise CourseError(f"{name} should be a number of seconds > 0, got {value!r}")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+    if not is_int(jobs) or jobs < 1:
         raise CourseError(f"jobs should be an int >= 1, got {jobs!r}")
 
 
@@ -348,7 +345,7 @@ def read_outcome(data: bytes, nb) -> dict:
             if cell.cell_type == "code" and isinstance(outputs, list):
                 cell.outputs = [nbformat.from_dict(o) for o in outputs if isinstance(o, dict)][:60]
                 count = raw.get("counts", {}).get(key)
-                cell.execution_count = count if isinstance(count, int) and not isinstance(count, bool) else None
+                cell.execution_count = count if is_int(count) else None
         gaps = [str(gap)[:300] for gap in raw.get("sandbox", []) if isinstance(gap, str)][:5]
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeDecodeError):
         return {
@@ -370,153 +367,3 @@ def _kill_group(pgid) -> None:
 
 
 # --- scoring and reports ------------------------------------------------------------------------------------------
-
-
-def result_for(sub: Submission, run: dict, notes, feedback: str, cell_timeout: float) -> dict:
-    """The grade of one submission, as written to ``grades.json``."""
-    tasks = score(run["notebook"], run, cell_timeout)
-    return {
-        "file": str(sub.path),
-        "exercise": sub.exercise,
-        "status": run["status"],
-        "message": run["message"],
-        "tasks": tasks,
-        "total": _number(sum(task["points"] for task in tasks.values())),
-        "max_total": _number(sum(task["max_points"] for task in tasks.values())),
-        "feedback": feedback,
-        "notes": list(notes),
-    }
-
-
-def score(executed, run: dict, cell_timeout: float) -> dict:
-    """``{grade_id: {points, max_points, passed, error}}`` for every grade cell:
-    full points when the cell ran without an error, else 0."""
-    tasks = {}
-    for index, cell in enumerate(executed.cells):
-        if not is_grade(cell):
-            continue
-        max_points = _number(nbgrader(cell).get("points", 0))
-        error = cell_error(cell, run["cells"].get(str(index)), run, cell_timeout)
-        tasks[grade_id(cell)] = {
-            "points": max_points if error is None else 0,
-            "max_points": max_points,
-            "passed": error is None,
-            "error": error,
-        }
-    return tasks
-
-
-def cell_error(cell, reached, run: dict, cell_timeout: float) -> str | None:
-    """Why a grade cell earns nothing (None when it earns its points)."""
-    if cell.cell_type != "code":
-        return "a written answer: graded by hand"
-    if reached is None:
-        return ("not run: " + (run["message"] or "the run stopped before this cell"))[:MAX_MESSAGE_CHARS]
-    if reached.get("died"):
-        return "the kernel died while running this cell (os._exit, a crash, or out of memory?)"
-    if reached.get("timed_out"):
-        return f"did not finish within the time limit ({cell_timeout:g} s per cell): an endless loop?"
-    errors = [output for output in cell.get("outputs", []) if output.get("output_type") == "error"]
-    if errors:
-        return error_summary(errors[0].get("ename", "Error"), errors[0].get("evalue", ""))
-    if not reached.get("ok", False):
-        return "the cell failed"
-    return None
-
-
-def error_summary(ename: str, evalue: str) -> str:
-    """One line: the message of an AssertionError (a check's feedback), else ``Name: message``."""
-    lines = str(evalue).strip().splitlines()
-    first = lines[0][:MAX_MESSAGE_CHARS] if lines else ""
-    ename = str(ename)[:100]
-    if ename in ("AssertionError", CheckFailed.__name__, NotDoneError.__name__):
-        return first or ename
-    return f"{ename}: {first}" if first else ename
-
-
-def feedback_names(paths) -> list[str]:
-    """``<stem>.graded.ipynb`` per submission; the parent directory's name is put in
-    front when stems repeat (``alice/01_x.ipynb``, ``bob/01_x.ipynb``)."""
-    stems = [Path(path).stem for path in paths]
-    names, used = [], set()
-    for path, stem in zip(paths, stems):
-        base = stem if stems.count(stem) == 1 else f"{Path(path).resolve().parent.name}__{stem}"
-        base = re.sub(r"[^\w.\-]", "_", base)
-        name, number = f"{base}.graded.ipynb", 2
-        while name in used:
-            name, number = f"{base}-{number}.graded.ipynb", number + 1
-        used.add(name)
-        names.append(name)
-    return names
-
-
-def feedback_notebook(executed, result: dict):
-    """The executed notebook with a summary of the grade as its first cell."""
-    nb = copy.deepcopy(executed)
-    rows = "\n".join(
-        f"| {gid} | {_fmt(task['points'])} / {_fmt(task['max_points'])} | {_cell_text(task['error'] or 'passed')} |"
-        for gid, task in result["tasks"].items()
-    )
-    text = (
-        f"# Grade: {_fmt(result['total'])} / {_fmt(result['max_total'])}\n\n"
-        f"Exercise `{result['exercise']}`, submission `{result['file']}`, run status: {result['status']}"
-        + (f" ({result['message']})" if result["message"] else "")
-        + f".\n\n| check | points | result |\n|---|---|---|\n{rows}\n"
-        + "".join(f"\n- {note}" for note in result["notes"])
-    )
-    summary = new_markdown_cell(text)
-    if nb.get("nbformat_minor", 0) >= 5:
-        summary.id = "minnet-grade-summary"
-    else:
-        summary.pop("id", None)  # cell ids exist from nbformat 4.5 on
-    nb.cells.insert(0, summary)
-    return nb
-
-
-def _cell_text(text: str) -> str:
-    """Text that cannot break a markdown table row."""
-    return text.replace("|", "/").replace("\n", " ")
-
-
-def grades_csv(results) -> str:
-    """One row per submission per check: file, exercise, grade_id, points, max_points."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["file", "exercise", "grade_id", "points", "max_points"])
-    for result in results:
-        for gid, task in result["tasks"].items():
-            writer.writerow([result["file"], result["exercise"], gid, task["points"], task["max_points"]])
-    return buffer.getvalue()
-
-
-def format_table(results) -> str:
-    """A plain-text table per exercise: student, points per check, total, status."""
-    blocks = []
-    for exercise in dict.fromkeys(result["exercise"] for result in results):
-        group = [result for result in results if result["exercise"] == exercise]
-        gids = list(dict.fromkeys(gid for result in group for gid in result["tasks"]))
-        header = ["student", *gids, "total", "status"]
-        rows = [
-            [
-                result["file"],
-                *(_fmt(result["tasks"][g]["points"]) if g in result["tasks"] else "-" for g in gids),
-                f"{_fmt(result['total'])}/{_fmt(result['max_total'])}",
-                result["status"],
-            ]
-            for result in group
-        ]
-        widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-        lines = [
-            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]
-        ]
-        blocks.append(f"{exercise}\n" + "\n".join(lines))
-    return "\n\n".join(blocks)
-
-
-def _number(value):
-    """An int when the value is whole (points read 3, not 3.0)."""
-    return int(value) if float(value).is_integer() else float(value)
-
-
-def _fmt(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -19,8 +19,9 @@ atomically; the output bytes depend only on the source.
 from __future__ import annotations
 
 import copy
-import numbers
 from pathlib import Path
+
+from minnet.validate import is_real
 
 from .notebooks import (
     EXERCISE_FILE,
@@ -156,7 +157,7 @@ def cell_problems(cell) -> list[str]:
             problems.append(f"nbgrader grade_id should be a non-empty name of letters, digits, _ and -, got {gid!r}")
     if is_grade(cell):
         points = meta.get("points")
-        if isinstance(points, bool) or not isinstance(points, numbers.Real) or points < 0:
+        if not is_real(points) or points < 0:
             problems.append(f'a grade cell needs "points": a number >= 0, got {points!r}')
     if is_solution(cell) and cell.cell_type not in ("code", "markdown"):
         problems.append(f"a solution cell should be code or markdown, got {cell.cell_type}")

@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import minnet
+from minnet.validate import is_int
 
 # what a kernel imports besides the Python installation: the library and these course tools
 PACKAGES = (Path(minnet.__file__).resolve().parent, Path(__file__).resolve().parent)
@@ -66,11 +67,9 @@ class Limits:
     def __post_init__(self):
         for name in ("memory_mb", "processes", "file_mb", "open_files"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"Limits.{name} should be an int >= 1, got {value!r}")
-        if self.cpu_seconds is not None and (
-            isinstance(self.cpu_seconds, bool) or not isinstance(self.cpu_seconds, int) or self.cpu_seconds < 1
-        ):
+        if self.cpu_seconds is not None and (not is_int(self.cpu_seconds) or self.cpu_seconds < 1):
             raise ValueError(f"Limits.cpu_seconds should be None or an int >= 1, got {self.cpu_seconds!r}")
 
 

@@ -35,12 +35,11 @@ going from one target to the next means pruning
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from .. import plots
-from ..validate import check_int, check_real
+from ..validate import check_int, check_real, is_real
 
 __all__ = [
     "ConstantSparsity",
@@ -326,7 +325,7 @@ class FromFunction(_StepSchedule):
         value = self.fn(step)
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value[()]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not is_real(value):
             raise TypeError(f"the sparsity function returned {value!r} at step {step}; expected a number in [0, 1)")
         if not 0.0 <= value < 1.0:
             raise ValueError(f"the sparsity function returned {value!r} at step {step}; a sparsity must be in [0, 1)")

@@ -14,9 +14,10 @@ import nbformat
 import pytest
 
 from minnet_course.__main__ import main
-from minnet_course.grade import format_table, grade
+from minnet_course.grade import grade
 from minnet_course.notebooks import CourseError
 from minnet_course.release import CODE_STUB, TEXT_STUB, release, student_cell
+from minnet_course.report import format_table
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "course" / "fixtures" / "solutions" / "01_arith.ipynb"

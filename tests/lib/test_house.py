@@ -1,4 +1,6 @@
-"""Imports point one way: the library's core (layers, model, training, data,
+"""The shape of the house: imports point one way, functions stay small, no code is repeated.
+
+Imports point one way: the library's core (layers, model, training, data,
 anatomy, ...) <- metrics <- prune <- the course tools in ``minnet_course`` (the
 library's ``__init__``, its public face, may import all of ``minnet``, never the
 course tools). No function imports a module of either package to dodge a cycle;
@@ -119,3 +121,60 @@ def test_a_check_cell_loads_none_of_the_grading_machinery(exercise):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "['minnet_course', 'minnet_course.feedback']"]
+
+
+# -- small functions -------------------------------------------------------------------------------
+
+MAX_LINES, MAX_PARAMETERS = 60, 8  # lines of a body after its docstring; parameters besides self
+# Kept larger, with the reason. Library functions:
+KEPT = {
+    "minnet.train.fit": "a training loop's keywords (epochs, batch_size, optimizer, loss, validation, rng, "
+    "callbacks, verbose), each with a default, as in Keras' fit: a notebook cell names the ones it changes",
+    "minnet.prune.finetune.retrain": "fit's keywords plus the strategy's own (strategy, fine_tune_lr, "
+    "snapshot); exercise 07 asks the learner to call it by keyword",
+    # Course tools: a check is a sequence of designed cases, each a few lines with its own message; the
+    # diagnosis helpers take the formula's or the task's arguments.
+    "minnet_course.checks.ex01.check_dense_backward": "designed cases in order, each with its message",
+    "minnet_course.checks.ex01._check_loss_on": "designed cases in order, each with its message",
+    "minnet_course.checks.ex01.check_gradient_check": "designed cases in order, each with its message",
+    "minnet_course.checks.ex05.check_shrink_two_layer": "designed cases in order, each with its message",
+    "minnet_course.checks.ex06._decay": "the decay formula's six inputs and five ways to misread it",
+    "minnet_course.checks.ex06.check_polynomial_decay": "designed cases in order, each with its message",
+    "minnet_course.checks.ex06._check_scenario": "designed cases in order, each with its message",
+    "minnet_course.checks.ex07.check_rewind": "designed cases in order, each with its message",
+    "minnet_course.checks.ex07._recipe": "the task's eight arguments and two switches for the diagnosis",
+    "minnet_course.checks.ex08.check_clean_vs_shifted": "the task's eight arguments; designed cases in order",
+    "minnet_course.runner.run": "one kernel's life: start it walled in, run, retry once, always clean up",
+    "minnet_course.runner._run_cells": "the cell loop of the runner, grade and kernel cells side by side",
+}
+
+
+def function_sizes():
+    """(qualified name, body lines, parameters) of every function of both packages."""
+    for path in SOURCES:
+        module = module_name(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            args = node.args
+            names = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+            count = len(names) - (names[:1] in (["self"], ["cls"])) + bool(args.vararg) + bool(args.kwarg)
+            body = node.body
+            has_docstring = isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant)
+            start = body[1].lineno if has_docstring and len(body) > 1 else body[0].lineno
+            yield f"{module}.{node.name}", node.end_lineno - start + 1, count
+
+
+def test_functions_are_small_or_kept_with_a_reason():
+    sizes = list(function_sizes())
+    large = {name for name, lines, count in sizes if lines > MAX_LINES or count > MAX_PARAMETERS}
+    assert large - set(KEPT) == set(), f"split these or keep them in KEPT with a reason: {sorted(large - set(KEPT))}"
+    assert set(KEPT) - large == set(), f"no longer large, drop from KEPT: {sorted(set(KEPT) - large)}"
+    loop = next((lines, count) for name, lines, count in sizes if name == "minnet.prune.loops.prune_loop")
+    assert loop[1] <= MAX_PARAMETERS and loop[0] <= MAX_LINES
+
+
+def test_no_code_is_repeated():
+    """tools/duplicates.py (run as a script) finds no six code lines twice in the packages, benchmarks, tools."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "duplicates.py")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout

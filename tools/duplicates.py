@@ -36,12 +36,7 @@ def code_lines(path: Path) -> list[tuple[int, str]]:
     lines = []
     for number, line in enumerate(source.splitlines(), start=1):
         text = line.split("  #", 1)[0].strip()
-        if (
-            number in skipped
-            or not text
-            or text.startswith(("#", "@"))
-            or not text.strip("()[]{},:")
-        ):
+        if number in skipped or not text or text.startswith(("#", "@")) or not text.strip("()[]{},:"):
             continue
         lines.append((number, text))
     return lines

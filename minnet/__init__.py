@@ -15,17 +15,18 @@ from .layers import (
     Dense,
     Dropout,
     Flatten,
+    GlobalAvgPool2d,
     Layer,
     MaxPool2d,
     ReLU,
     Sigmoid,
     Tanh,
 )
-from .model import Sequential
+from .model import Residual, Sequential
 from .optim import SGD, Adam, cosine_schedule, step_schedule
 from .threads import get_num_threads, set_num_threads
 from .train import Callback, DivergenceError, EarlyStopping, Evaluation, History, Snapshot, evaluate, fit
-from .zoo import lenet5, mlp, small_cnn
+from .zoo import lenet5, mlp, residual_block, small_cnn, small_resnet
 
 load = Sequential.load
 
@@ -44,11 +45,13 @@ __all__ = [
     "EarlyStopping",
     "Evaluation",
     "Flatten",
+    "GlobalAvgPool2d",
     "History",
     "Layer",
     "MaxPool2d",
     "ReLU",
     "SGD",
+    "Residual",
     "Sequential",
     "Sigmoid",
     "Snapshot",
@@ -65,7 +68,9 @@ __all__ = [
     "mlp",
     "optim",
     "set_num_threads",
+    "residual_block",
     "small_cnn",
+    "small_resnet",
     "sparse",
     "step_schedule",
 ]

@@ -36,9 +36,24 @@ def prunable_layers(model, *, include_output: bool = False) -> list[int]:
     return indices if include_output else indices[:-1]
 
 
+def leaf_layers(model, prefix: str = ""):
+    """Yield ``(name, layer)`` for every layer that is not a container, in order;
+    the layers of a residual block are named through it (``"3.body.0"``)."""
+    for i, layer in enumerate(check_sequential(model).layers):
+        if layer.branches():
+            for branch, sequential in layer.branches().items():
+                yield from leaf_layers(sequential, f"{prefix}{i}.{branch}.")
+        else:
+            yield f"{prefix}{i}", layer
+
+
 def weight_names(model, *, include_output: bool = False) -> list[str]:
-    """Names (``"0.W"``) of the weights of the prunable layers."""
-    return [f"{i}.W" for i in prunable_layers(model, include_output=include_output)]
+    """Names (``"0.W"``, ``"3.body.0.W"``) of the weights of the Dense/Conv2d
+    layers, those inside residual blocks included; the last one (the output
+    layer's) only with ``include_output``."""
+    include_output = check_bool("include_output", include_output)
+    names = [f"{name}.W" for name, layer in leaf_layers(model) if isinstance(layer, PRUNABLE_TYPES)]
+    return names if include_output else names[:-1]
 
 
 def check_parameter_names(model, names) -> list[str]:
@@ -73,12 +88,13 @@ def check_layers(model, layers) -> list[int]:
 
 
 def parse_name(model, name: str):
-    """``"3.W"`` -> (3, layer, "W"), with a clear error for unknown names."""
+    """``"3.W"`` -> (3, layer, "W"); ``"3.body.0.W"`` -> (3, the residual block,
+    "body.0.W"), with a clear error for unknown names."""
     if not isinstance(name, str):
         raise TypeError(f"parameter names are strings such as '0.W', got {type(name).__name__} {name!r}")
-    if name.count(".") != 1:
+    index, _, key = name.partition(".")
+    if not key:
         raise ValueError(f"parameter names look like '0.W', got {name!r}")
-    index, key = name.split(".")
     if not index.isdigit() or int(index) >= len(model.layers) or key not in model.layers[int(index)].params:
         known = [n for n, _ in model.named_parameters()]
         raise ValueError(f"unknown parameter name {name!r}; the model has {known}")

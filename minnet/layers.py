@@ -81,6 +81,10 @@ class Layer:
         """Non-trainable state saved with the model (BatchNorm running stats)."""
         return {}
 
+    def branches(self) -> dict:
+        """Named sub-networks (a residual block's body and shortcut); none here."""
+        return {}
+
     def reset_parameters(self, rng=None) -> None:
         """Fresh parameters, masks kept: nothing to draw here (layers with
         parameters override it); draws nothing from ``rng``."""
@@ -88,6 +92,11 @@ class Layer:
     def config(self) -> dict:
         """Constructor arguments, JSON-friendly, to rebuild the layer on load."""
         return {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        """The layer ``config()`` describes (weights drawn anew)."""
+        return cls(**config)
 
     def output_shape(self, input_shape: tuple) -> tuple:
         """Shape of one example's output, given one example's input shape."""
@@ -124,7 +133,7 @@ class ForwardFirstError(ValueError, AttributeError):
     """``backward`` was called before ``forward`` (an AttributeError too, so ``hasattr`` works)."""
 
 
-def _check_input(layer: Layer, x) -> np.ndarray:
+def check_layer_input(layer: Layer, x) -> np.ndarray:
     """``x`` as an array of real numbers, or an error naming the layer and both shapes."""
     x = check_array("x", x, finite=False, non_empty=False)
     expected = layer.expected_input(x.shape[1:]) if x.ndim else (InputShape(("...",)),)
@@ -162,7 +171,7 @@ class Dense(Layer):
         return None if tuple(shape) == (self.in_features,) else (InputShape((self.in_features,)),)
 
     def forward(self, x):
-        x = _check_input(self, x)
+        x = check_layer_input(self, x)
         self._x = x.astype(self.dtype, copy=False)
         return self._remember(self._x @ self.params["W"] + self.params["b"])
 
@@ -224,7 +233,7 @@ class Conv2d(Layer):
         return (InputShape((self.in_channels, "H", "W"), f"with H, W >= {side}"),)
 
     def forward(self, x):
-        x = _check_input(self, x)
+        x = check_layer_input(self, x)
         n, c, h, w = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
         x = x.astype(self.dtype, copy=False)
@@ -291,7 +300,7 @@ class MaxPool2d(Layer):
         return (InputShape(("C", "H", "W"), f"with H, W >= {self.kernel_size}"),)
 
     def forward(self, x):
-        x = _check_input(self, x)
+        x = check_layer_input(self, x)
         self._x_shape = x.shape
         if self.stride == self.kernel_size:
             return self._remember(self._forward_tiled(x))
@@ -381,6 +390,31 @@ class Flatten(Layer):
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
+
+
+class GlobalAvgPool2d(Layer):
+    """The mean over every pixel of each channel: (N, C, H, W) -> (N, C).
+
+    The usual head of a residual network: a Dense layer after it sees one
+    input per channel, whatever the image size."""
+
+    def forward(self, x):
+        x = check_layer_input(self, x)
+        self._x_shape = x.shape
+        return self._remember(x.mean(axis=(2, 3)))
+
+    def backward(self, grad_out):
+        n, c, h, w = self._x_shape
+        grad = self._check_grad(grad_out) / (h * w)
+        return np.broadcast_to(grad[:, :, None, None], self._x_shape).copy()
+
+    def output_shape(self, input_shape):
+        return (input_shape[0],)
+
+    def expected_input(self, shape):
+        if len(shape) == 3:
+            return None
+        return (InputShape(("C", "H", "W")),)
 
 
 class ReLU(Layer):
@@ -501,7 +535,7 @@ class BatchNorm(Layer):
         return tuple(forms[d] for d in self.input_ndims)
 
     def forward(self, x):
-        x = _check_input(self, x)
+        x = check_layer_input(self, x)
         x = x.astype(self.dtype, copy=False)
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
@@ -551,5 +585,18 @@ class BatchNorm2d(BatchNorm):
 
 LAYER_TYPES = {
     cls.__name__: cls
-    for cls in (Dense, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid, Dropout, BatchNorm, BatchNorm1d, BatchNorm2d)
+    for cls in (
+        Dense,
+        Conv2d,
+        MaxPool2d,
+        GlobalAvgPool2d,
+        Flatten,
+        ReLU,
+        Tanh,
+        Sigmoid,
+        Dropout,
+        BatchNorm,
+        BatchNorm1d,
+        BatchNorm2d,
+    )
 }

@@ -90,7 +90,7 @@ def compression_ratio(model) -> float:
 
 # -- compute -----------------------------------------------------------------------------------
 def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int, int]:
-    """Multiply-accumulates (MACs) per Dense/Conv2d layer for ONE example: layer index -> MACs.
+    """Multiply-accumulates (MACs) per Dense/Conv2d layer (and residual block) for ONE example: layer index -> MACs.
 
     Dense: in * out; Conv2d: out * in * kh * kw * OH * OW (one MAC per weight per
     output position). Biases, BatchNorm, activations and pooling count 0, as in
@@ -100,13 +100,17 @@ def flops_per_layer(model, input_shape, *, effective: bool = False) -> dict[int,
     """
     effective = check_bool("effective", effective)
     shapes = check_sequential(model).output_shapes(input_shape)
+    inputs = [tuple(input_shape), *shapes]
     macs = {}
     for i in prunable_layers(model, include_output=True):
         layer = model.layers[i]
         weights = int(_nonzero(layer, "W").sum()) if effective else layer.params["W"].size
         positions = int(np.prod(shapes[i][1:])) if isinstance(layer, Conv2d) else 1
         macs[i] = weights * positions
-    return macs
+    for i, layer in enumerate(model.layers):  # a residual block costs what its branches cost
+        if layer.branches():
+            macs[i] = sum(flops(branch, inputs[i], effective=effective) for branch in layer.branches().values())
+    return dict(sorted(macs.items()))
 
 
 def flops(model, input_shape, *, effective: bool = False) -> int:

@@ -1,15 +1,18 @@
-"""Sequential: a list of layers applied in order, plus saving and loading."""
+"""Sequential: a list of layers applied in order, plus saving and loading;
+Residual: a block that adds a branch's output to its input."""
 
 from __future__ import annotations
 
 import copy
 import os
+from collections.abc import MutableMapping
 
 import numpy as np
 
 from .io import MASK_SUFFIX, npz_path, read_model_file, state_from_arrays, write_model_file
-from .layers import LAYER_TYPES, Layer, show_shapes
+from .layers import LAYER_TYPES, InputShape, Layer, check_layer_input, show_shapes
 from .threads import blas_threads
+from .utils import as_generator
 from .validate import check_array, check_batch, check_bool, check_instance, check_int, check_path, is_int
 
 
@@ -222,14 +225,14 @@ class Sequential:
         layers = []
         for i, spec in enumerate(arch):
             if not (
-                isinstance(spec, dict) and isinstance(spec.get("config"), dict) and spec.get("type") in LAYER_TYPES
+                isinstance(spec, dict) and isinstance(spec.get("config"), dict) and spec.get("type") in ALL_LAYER_TYPES
             ):
                 raise ValueError(
-                    f"layer {i} in {source} must be {{'type': one of {sorted(LAYER_TYPES)}, 'config': {{...}}}}, "
+                    f"layer {i} in {source} must be {{'type': one of {sorted(ALL_LAYER_TYPES)}, 'config': {{...}}}}, "
                     f"got {str(spec)[:80]}"
                 )
             try:
-                layers.append(LAYER_TYPES[spec["type"]](**spec["config"]))
+                layers.append(ALL_LAYER_TYPES[spec["type"]].from_config(spec["config"]))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"layer {i} ({spec['type']}) in {source} cannot be built: {exc}") from None
         return cls(*layers)
@@ -266,14 +269,25 @@ class Sequential:
         return shapes
 
     def summary(self, input_shape: tuple) -> str:
-        """A table of layers, output shapes (one example) and parameter counts."""
+        """A table of layers, output shapes (one example) and parameter counts;
+        the layers of a residual block follow it, named through it (``3.body.0``)."""
+        self.output_shapes(input_shape)  # checks input_shape
+        rows = self._summary_rows(tuple(input_shape), "")
+        width = max(3, *(len(name) for name, _, _, _ in rows))
+        lines = [f"{'#':>{width}}  {'layer':<44} {'output shape':<16} {'params':>9}"]
+        lines += [f"{name:>{width}}  {layer!r:<44} {str(shape):<16} {n:>9,}" for name, layer, shape, n in rows]
+        lines.append(f"{'':>{width}}  {'total':<44} {'':<16} {self.num_parameters():>9,}")
+        return "\n".join(lines)
+
+    def _summary_rows(self, shape: tuple, prefix: str) -> list[tuple]:
+        """(name, layer, output shape, parameter count) per layer, nested blocks included."""
         rows = []
-        for i, (layer, shape) in enumerate(zip(self.layers, self.output_shapes(input_shape))):
-            n = sum(p.size for p in layer.params.values())
-            rows.append(f"{i:>3}  {layer!r:<44} {str(shape):<16} {n:>9,}")
-        header = f"{'#':>3}  {'layer':<44} {'output shape':<16} {'params':>9}"
-        total = f"{'':>3}  {'total':<44} {'':<16} {self.num_parameters():>9,}"
-        return "\n".join([header, *rows, total])
+        inputs = [shape, *self.output_shapes(shape)]
+        for i, layer in enumerate(self.layers):
+            rows.append((prefix + str(i), layer, inputs[i + 1], sum(p.size for p in layer.params.values())))
+            for branch, sequential in layer.branches().items():
+                rows += sequential._summary_rows(inputs[i], f"{prefix}{i}.{branch}.")
+        return rows
 
     def __repr__(self):
         inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
@@ -289,3 +303,156 @@ class Sequential:
 def check_sequential(model) -> "Sequential":
     """``model`` itself if it is a minnet Sequential, else a TypeError naming what it is."""
     return check_instance("model", model, Sequential, "a minnet Sequential model")
+
+
+class _Branches(MutableMapping):
+    """One kind of per-layer dict (``"params"``, ``"grads"`` or ``"masks"``) of a
+    Residual's branches as one dict keyed ``"body.0.W"``, ``"shortcut.1.gamma"``:
+    reading and writing go to the layer that owns the entry, so code that works
+    on ``layer.params[key]`` works on a residual block unchanged."""
+
+    def __init__(self, block: "Residual", kind: str):
+        self.block, self.kind = block, kind
+
+    def _owner(self, key) -> tuple[MutableMapping, str]:
+        branch, _, rest = key.partition(".") if isinstance(key, str) else ("", "", "")
+        index, _, leaf = rest.partition(".")
+        sequential = self.block.branches().get(branch)
+        if sequential is None or not index.isdigit() or int(index) >= len(sequential.layers) or not leaf:
+            raise KeyError(key)
+        return getattr(sequential.layers[int(index)], self.kind), leaf
+
+    def __getitem__(self, key):
+        owner, leaf = self._owner(key)
+        return owner[leaf]
+
+    def __setitem__(self, key, value):
+        owner, leaf = self._owner(key)
+        owner[leaf] = value
+
+    def __delitem__(self, key):
+        owner, leaf = self._owner(key)
+        del owner[leaf]
+
+    def __iter__(self):
+        for branch, sequential in self.block.branches().items():
+            for i, layer in enumerate(sequential.layers):
+                for leaf in getattr(layer, self.kind):
+                    yield f"{branch}.{i}.{leaf}"
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def __repr__(self):
+        return repr(dict(self))
+
+
+class Residual(Layer):
+    """A residual block: ``out = body(x) + shortcut(x)``.
+
+    body: a Sequential. shortcut: None for the identity (then ``body`` must
+    keep the input's shape), or a Sequential, typically a 1x1 Conv2d (or a
+    Dense) with its BatchNorm, that maps the input to the body's output shape.
+    The block's parameters, gradients, masks and buffers are those of its
+    branches, named through it: ``"body.0.W"``, ``"shortcut.0.W"`` (in a model,
+    ``"3.body.0.W"``). ``train()``/``eval()`` reach both branches.
+    """
+
+    def __init__(self, body, shortcut=None):
+        self.body = check_instance("body", body, Sequential, "a Sequential (the residual branch)")
+        if shortcut is not None:
+            check_instance("shortcut", shortcut, Sequential, "None (the identity) or a Sequential")
+        self.shortcut = shortcut
+
+    def branches(self) -> dict[str, "Sequential"]:
+        """``{"body": ..., "shortcut": ...}``; no shortcut entry for the identity."""
+        return {"body": self.body} if self.shortcut is None else {"body": self.body, "shortcut": self.shortcut}
+
+    @property
+    def params(self):
+        return _Branches(self, "params")
+
+    @property
+    def grads(self):
+        return _Branches(self, "grads")
+
+    @property
+    def masks(self):
+        return _Branches(self, "masks")
+
+    @masks.setter
+    def masks(self, masks):
+        for sequential in self.branches().values():
+            for layer in sequential.layers:
+                layer.masks = {}
+        for key, mask in dict(masks).items():
+            self.masks[key] = mask
+
+    @property
+    def training(self) -> bool:
+        return all(sequential.training for sequential in self.branches().values())
+
+    @training.setter
+    def training(self, mode: bool):
+        for sequential in self.branches().values():
+            sequential.train(mode)
+
+    def buffers(self):
+        return {
+            f"{branch}.{i}.{key}": value
+            for branch, sequential in self.branches().items()
+            for i, layer in enumerate(sequential.layers)
+            for key, value in layer.buffers().items()
+        }
+
+    def reset_parameters(self, rng=None):
+        """Fresh parameters in every layer of both branches, one stream in order."""
+        gen = as_generator(rng)
+        for sequential in self.branches().values():
+            for layer in sequential.layers:
+                layer.reset_parameters(gen)
+
+    def _branch_shapes(self, shape: tuple) -> tuple[tuple, tuple]:
+        """The output shapes of body and shortcut for one example of ``shape``."""
+        body = tuple(self.body.output_shapes(shape)[-1])
+        return body, shape if self.shortcut is None else tuple(self.shortcut.output_shapes(shape)[-1])
+
+    def expected_input(self, shape):
+        try:
+            body, skip = self._branch_shapes(tuple(shape))
+        except ValueError:
+            return self.body.layers[0].expected_input(shape) or (InputShape(("...",), "that the body accepts"),)
+        if body != skip:
+            return (InputShape(("...",), f"for which body and shortcut agree (here {body} and {skip})"),)
+        return None
+
+    def output_shape(self, input_shape):
+        return self._branch_shapes(tuple(input_shape))[0]
+
+    def forward(self, x):
+        x = check_layer_input(self, x)
+        out = self.body._run_layers(x)[0]
+        skip = x if self.shortcut is None else self.shortcut._run_layers(x)[0]
+        return self._remember(out + skip)
+
+    def backward(self, grad_out):
+        grad_out = self._check_grad(grad_out)
+        grad_in = self.body.backward(grad_out)
+        return grad_in + (grad_out if self.shortcut is None else self.shortcut.backward(grad_out))
+
+    def config(self):
+        shortcut = None if self.shortcut is None else self.shortcut.architecture()
+        return {"body": self.body.architecture(), "shortcut": shortcut}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Residual":
+        shortcut = config.get("shortcut")
+        body = Sequential.from_architecture(config.get("body"), source="the residual body")
+        return cls(body, None if shortcut is None else Sequential.from_architecture(shortcut, source="the shortcut"))
+
+    def __repr__(self):
+        shortcut = "identity" if self.shortcut is None else f"{len(self.shortcut.layers)} layers"
+        return f"Residual(body={len(self.body.layers)} layers, shortcut={shortcut})"
+
+
+ALL_LAYER_TYPES = {**LAYER_TYPES, "Residual": Residual}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU
+from .layers import BatchNorm, BatchNorm2d, Conv2d, Dense, Dropout, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU
 from .layers import activation as make_activation
-from .model import Sequential
+from .model import Residual, Sequential
 from .utils import as_generator
 from .validate import check_bool, check_float_dtype, check_int, check_real
 
@@ -97,3 +97,48 @@ def lenet5(*, in_channels: int = 1, image_size: int = 28, n_classes: int = 10, r
         ReLU(),
         Dense(84, n_classes, rng=gen, dtype=dtype),
     )
+
+
+def residual_block(in_channels: int, out_channels: int, *, stride: int = 1, rng=0, dtype=np.float32) -> Residual:
+    """The basic block of He et al. (2016): conv3x3 -> BatchNorm -> ReLU -> conv3x3 ->
+    BatchNorm, added to the input. The shortcut is the identity when shape is
+    kept, else a 1x1 convolution (with ``stride``) and its BatchNorm: a projection."""
+    in_channels = check_int("in_channels", in_channels, low=1)
+    out_channels = check_int("out_channels", out_channels, low=1)
+    stride = check_int("stride", stride, low=1)
+    gen = as_generator(rng)
+    body = Sequential(
+        Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, rng=gen, dtype=dtype),
+        BatchNorm2d(out_channels, dtype=dtype),
+        ReLU(),
+        Conv2d(out_channels, out_channels, 3, padding=1, rng=gen, dtype=dtype),
+        BatchNorm2d(out_channels, dtype=dtype),
+    )
+    if stride == 1 and in_channels == out_channels:
+        return Residual(body)
+    projection = Conv2d(in_channels, out_channels, 1, stride=stride, rng=gen, dtype=dtype)
+    return Residual(body, Sequential(projection, BatchNorm2d(out_channels, dtype=dtype)))
+
+
+def small_resnet(
+    *, in_channels: int = 1, channels=(8, 16), blocks: int = 2, n_classes: int = 10, rng=0, dtype=np.float32
+) -> Sequential:
+    """A small ResNet for 8x8 digits: a stem (conv3x3, BatchNorm, ReLU), two stages
+    of ``blocks`` basic blocks each with a ReLU after every block, the second
+    stage widening to ``channels[1]`` and halving the image through a projection
+    shortcut, then global average pooling and a Dense classifier."""
+    in_channels = check_int("in_channels", in_channels, low=1)
+    if not isinstance(channels, (list, tuple)) or len(channels) != 2:
+        raise TypeError(f"channels must be a pair (c1, c2) such as (8, 16), got {channels!r}")
+    c1, c2 = (check_int(f"channels[{i}]", c, low=1) for i, c in enumerate(channels))
+    blocks = check_int("blocks", blocks, low=1)
+    n_classes = check_int("n_classes", n_classes, low=1)
+    dtype = check_float_dtype("dtype", dtype)
+    gen = as_generator(rng)
+    layers = [Conv2d(in_channels, c1, 3, padding=1, rng=gen, dtype=dtype), BatchNorm2d(c1, dtype=dtype), ReLU()]
+    for stage, (c_in, c_out) in enumerate([(c1, c1), (c1, c2)]):
+        for b in range(blocks):
+            stride = 2 if stage == 1 and b == 0 else 1
+            layers += [residual_block(c_in if b == 0 else c_out, c_out, stride=stride, rng=gen, dtype=dtype), ReLU()]
+    layers += [GlobalAvgPool2d(), Dense(c2, n_classes, rng=gen, dtype=dtype)]
+    return Sequential(*layers)

@@ -63,6 +63,17 @@ def bad(name, call, error, *words):
 
 
 # -- layers and models ---------------------------------------------------------------------------
+bad("Residual body a layer", lambda w: minnet.Residual(minnet.Dense(8, 8)), TypeError, "body", "Dense")
+bad("Residual shortcut a layer", lambda w: minnet.Residual(minnet.Sequential(minnet.ReLU()), minnet.Dense(8, 8)),
+    TypeError, "shortcut", "Dense")  # fmt: skip
+bad("Residual branches disagree", lambda w: minnet.Sequential(minnet.Residual(minnet.Sequential(minnet.Dense(8, 3))))
+    .forward(w["X"]), ValueError, "(3,)", "(8,)")  # fmt: skip
+bad("GlobalAvgPool2d on flat input", lambda w: minnet.GlobalAvgPool2d().forward(w["X"]), ValueError, "(N, C, H, W)",
+    "(40, 8)")  # fmt: skip
+bad("small_resnet channels triple", lambda w: minnet.small_resnet(channels=(8, 16, 32)), TypeError, "channels")
+bad("small_resnet blocks 0", lambda w: minnet.small_resnet(blocks=0), ValueError, "blocks", "0")
+bad("residual_block stride 0", lambda w: minnet.residual_block(4, 4, stride=0), ValueError, "stride", "0")
+bad("residual_block out_channels float", lambda w: minnet.residual_block(4, 4.0), TypeError, "out_channels", "4.0")
 bad("Dense in_features 0", lambda w: minnet.Dense(0, 3), ValueError, "in_features", "0")
 bad("Dense in_features float", lambda w: minnet.Dense(2.5, 3), TypeError, "in_features", "2.5")
 bad("Dense dtype None", lambda w: minnet.Dense(2, 3, dtype=None), TypeError, "dtype", "None")

@@ -150,6 +150,14 @@ def test_mlp_and_cnn_reach_97_percent(digits):
     assert minnet.evaluate(cnn, images.X_test, images.y_test).accuracy >= 0.97
 
 
+def test_the_small_resnet_reaches_98_percent(digits):
+    images = digits.as_images()
+    model = minnet.small_resnet(rng=0)
+    minnet.fit(model, images.X_train, images.y_train, epochs=10, batch_size=32, optimizer=minnet.Adam(lr=3e-3),
+               rng=0, verbose=False)  # fmt: skip
+    assert minnet.evaluate(model, images.X_test, images.y_test).accuracy >= 0.98
+
+
 def test_evaluate_returns_accuracy_and_loss(digits):
     model = minnet.mlp([64, 10], rng=0)
     result = minnet.evaluate(model, digits.X_test, digits.y_test)

@@ -47,6 +47,16 @@ def leaf_layers(model, prefix: str = ""):
             yield f"{prefix}{i}", layer
 
 
+def leaf_parameter(model, name: str):
+    """``"3.body.0.W"`` -> (the layer that holds it, ``"W"``): through residual blocks
+    to the layer that owns the array. A ValueError for unknown names."""
+    _, layer, key = parse_name(model, name)
+    while layer.branches():
+        branch, index, key = key.split(".", 2)
+        layer = layer.branches()[branch].layers[int(index)]
+    return layer, key
+
+
 def weight_names(model, *, include_output: bool = False) -> list[str]:
     """Names (``"0.W"``, ``"3.body.0.W"``) of the weights of the Dense/Conv2d
     layers, those inside residual blocks included; the last one (the output

@@ -3,7 +3,9 @@
 Array level (torch.nn.utils.prune semantics; True in a mask means KEPT):
 ``unstructured_mask``, ``structured_mask``, ``global_unstructured_masks``.
 Model level: ``prune`` (weights), ``prune_units`` (neurons/filters),
-``remove``; ``shrink`` physically removes pruned units. Scores in
+``prune_groups`` (units coupled across layers, as ``dependency_groups``
+finds them in residual networks), ``remove``; ``shrink`` physically removes
+pruned units. Scores in
 ``minnet.prune.scores``, schedules in ``minnet.prune.schedules``; the loop
 (``prune_loop``, ``Training``) and the ``GradualPruning`` callback in
 ``minnet.prune.loops``, with what one step prunes in ``minnet.prune.pruners``
@@ -20,11 +22,13 @@ from .apply import (
     keep_units,
     masked_fraction,
     prune,
+    prune_groups,
     prune_units,
     remove,
 )
 from .budgets import Budget, MaxAccuracyDrop, MaxLatency, MaxMACs, MaxNonzeroParams, TargetSparsity
 from .finetune import STRATEGIES, reinitialize, retrain, rewind_weights
+from .groups import Group, Member, dependency_groups, group_alive, group_importance
 from .loops import GradualPruning, LoopResult, Round, Training, prune_loop
 from .masks import global_unstructured_masks, structured_mask, unstructured_mask
 from .potential import excess_error, forgotten_examples, prune_potential

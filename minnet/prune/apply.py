@@ -29,6 +29,7 @@ from ..anatomy import (
     unit_keep_mask,
 )
 from ..validate import check_choice, check_int, check_real, is_int
+from .groups import check_groups, dependency_groups, group_alive, group_importance, group_keep_masks, has_blocks
 from .masks import (
     check_mask,
     check_scores,
@@ -274,10 +275,19 @@ def prune_units(
         units together; only meaningful when scores are comparable).
     Refuses to remove the last unit of a layer (a layer with no units cannot
     compute anything): ValueError, and the model is left unchanged.
+    A model with residual blocks is pruned by its dependency groups
+    (``prune_groups``): a unit there may live in several layers at once.
     """
     _check_target(amount, sparsity)
     check_choice("scope", scope, SCOPES)
     check_sequential(model)
+    if has_blocks(model):
+        if layers is not None or scores is not None:
+            raise ValueError(
+                "this model has residual blocks, whose units are coupled across layers: prune them as groups "
+                "with prune_groups(model, ..., groups=..., scores=...) (layers and unit scores do not apply)"
+            )
+        return prune_groups(model, amount, sparsity=sparsity, scope=scope, ord=ord)
     if layers is None and isinstance(scores, str) and scores in UNIT_SCORES and UNIT_SCORES[scores].default_layers:
         layers = UNIT_SCORES[scores].default_layers(model)  # e.g. only the layers a BatchNorm follows
     layers = check_layers(model, layers)
@@ -306,6 +316,64 @@ def prune_units(
     )
 
 
+def prune_groups(
+    model, amount=None, *, sparsity=None, groups=None, scores=None, scope: str = "local", reduce: str = "sum", ord=2
+) -> PruneReport:
+    """Structured pruning of dependency groups in place: every member of a pruned
+    group (weight slices, bias and BatchNorm entries, the next layers' inputs) is
+    masked at once, so ``shrink`` can remove the unit everywhere it lives.
+
+    amount / sparsity: as in ``prune_units``, counted in groups (still alive ones).
+    groups: default ``dependency_groups(model)``.
+    scores: None (``group_importance``: the ``ord``-norms of the members, summed
+        or averaged by ``reduce``), an array (one per group), or a callable
+        ``(model, groups) -> array``.
+    scope: "local" prunes the same fraction of each family (groups written by
+        the same layers: one layer's free units, or one residual stream);
+        "global" ranks all groups together.
+    Refuses to remove every group of a family; the model is then unchanged.
+    """
+    _check_target(amount, sparsity)
+    check_choice("scope", scope, SCOPES)
+    groups = dependency_groups(model) if groups is None else check_groups(check_sequential(model), groups)
+    if callable(scores):
+        scores = scores(model, groups)
+    scores = group_importance(model, groups, ord=ord, reduce=reduce) if scores is None else scores
+    scores = check_scores(scores, "scores")
+    if scores.shape != (len(groups),):
+        raise ValueError(f"scores must have one entry per group, shape ({len(groups)},), got {scores.shape}")
+    families = {}
+    for g, group in enumerate(groups):
+        families.setdefault(group.producers or (f"group {g}",), []).append(g)
+    alive = group_alive(model, groups)
+    by_family = {key: np.array(members) for key, members in families.items()}
+    new = _new_masks(
+        {key: scores[idx] for key, idx in by_family.items()},
+        {key: alive[idx] for key, idx in by_family.items()},
+        amount,
+        sparsity,
+        scope,
+        lambda key: "the groups" if key is None else _family_label(key),
+    )
+    for key, keep in new.items():
+        if not keep.any():
+            raise ValueError(f"pruning would remove every unit of {_family_label(key)}; keep at least one")
+    remove = np.zeros(len(groups), dtype=bool)
+    for key, idx in by_family.items():
+        remove[idx] = alive[idx] & ~new[key]
+    attach_masks(model, group_keep_masks(model, groups, remove))
+    rows = [
+        PruneRow(_family_label(key), idx.size, int(alive[idx].sum()), int(new[key].sum()))
+        for key, idx in by_family.items()
+    ]
+    return PruneReport("groups", rows)
+
+
+def _family_label(producers) -> str:
+    """``"3.body.0"``, or ``"0 +4 coupled"`` for a residual stream written by five layers."""
+    return producers[0] if len(producers) == 1 else f"{producers[0]} +{len(producers) - 1} coupled"
+
+
 def masked_fraction(model, names=None) -> float:
     """Fraction of the entries of ``names`` (default: the prunable weights,
     as ``prune`` selects them) that masks prune."""
@@ -317,7 +385,10 @@ def masked_fraction(model, names=None) -> float:
 
 
 def dead_unit_fraction(model, layers=None) -> float:
-    """Fraction of the units of ``layers`` (default as ``prune_units``) that are structurally pruned."""
+    """Fraction of the units of ``layers`` (default as ``prune_units``) that are structurally pruned;
+    for a model with residual blocks, the fraction of its dependency groups that are."""
+    if has_blocks(model) and layers is None:
+        return 1 - float(group_alive(model, dependency_groups(model)).mean())
     layers = check_layers(model, layers)
     if not layers:
         raise ValueError("layers must list at least one Dense/Conv2d layer, got none")

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..anatomy import prunable_layers, unit_axis, unit_keep_mask
+from ..anatomy import leaf_layers, leaf_parameter, prunable_layers, unit_axis, unit_keep_mask
 from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Sigmoid, Tanh
 from ..model import Sequential, check_sequential
+from .groups import dependency_groups, has_blocks, producer_states
 
 __all__ = ["shrink", "unit_keep_mask"]
 
@@ -55,8 +56,14 @@ def shrink(model: Sequential) -> Sequential:
     Raises ValueError if every unit of a layer is pruned, or if a constant must
     be folded into a Conv2d with padding; TypeError if a pruned layer feeds its
     consumer through a layer other than those in ``PASS_THROUGH``.
+
+    A model with residual blocks is shrunk group by group (``dependency_groups``):
+    a unit goes from every layer it lives in at once, and a unit pruned in some
+    of the layers that write it but not in others is a ValueError naming them.
     """
     check_sequential(model)
+    if has_blocks(model):
+        return _shrink_groups(model)
     producers = prunable_layers(model)
     consumers = prunable_layers(model, include_output=True)[1:]
     keeps = {i: unit_keep_mask(model, i) for i in producers}
@@ -172,3 +179,65 @@ def _take(layer, key: str, keep: np.ndarray, axis: int) -> None:
     layer.params[key] = np.compress(keep, layer.params[key], axis=axis)
     if key in layer.masks:
         layer.masks[key] = np.compress(keep, layer.masks[key], axis=axis)
+
+
+def _shrink_groups(model: Sequential) -> Sequential:
+    """``shrink`` for a network with residual blocks: remove every group whose unit
+    no layer writes any more, from all its members at once."""
+    groups = dependency_groups(model)
+    removed = [group for group in groups if not any(_consistent_states(model, group).values())]
+    families = {}
+    for group in groups:
+        families.setdefault(group.producers, []).append(group in removed)
+    for producers, gone in families.items():
+        if all(gone):
+            raise ValueError(f"every unit written by {', '.join(producers)} is pruned; a layer needs at least one unit")
+    if removed and any(isinstance(layer, Sigmoid) for _, layer in leaf_layers(model)):
+        raise TypeError("shrink cannot remove units of a residual network with Sigmoid (a removed unit sends 0.5 on)")
+    dropped = {}  # (name, axis) -> indices to remove
+    for group in removed:
+        for member in group:
+            dropped.setdefault((member.name, member.axis), set()).add(member.index)
+    small = model.copy()
+    for (name, axis), indices in dropped.items():
+        layer, key = leaf_parameter(small, name)
+        if isinstance(layer, BatchNorm) and key != "gamma":
+            continue  # beta and the running statistics go with gamma
+        keep = np.ones(layer.params[key].shape[axis], dtype=bool)
+        keep[sorted(indices)] = False
+        if isinstance(layer, BatchNorm):
+            _slice_batchnorm(layer, keep)
+        else:
+            _take(layer, key, keep, axis)
+    for _, layer in leaf_layers(small):
+        if isinstance(layer, (Dense, Conv2d)):
+            inputs, outputs = _size_attrs(layer)
+            in_axis = 1 - unit_axis(layer)
+            setattr(layer, inputs, layer.params["W"].shape[in_axis])
+            setattr(layer, outputs, layer.params["W"].shape[unit_axis(layer)])
+    return small
+
+
+def _consistent_states(model, group) -> dict[str, bool]:
+    """Which layers still write ``group``'s unit; a ValueError naming the layers when
+    some do and some do not, or when a removed unit's BatchNorm entries are not masked."""
+    states = producer_states(model, group)
+    if len(set(states.values())) > 1:
+        gone = [name for name, kept in states.items() if not kept]
+        kept = [name for name, kept in states.items() if kept]
+        raise ValueError(
+            f"a unit is pruned in layer {', '.join(gone)} but kept in layer {', '.join(kept)}: these layers write "
+            "the same channel (a residual block adds their outputs), so they must be pruned together; prune the "
+            "model with prune_units or prune_groups, which remove coupled units as one group"
+        )
+    if not any(states.values()):
+        for member in group:
+            layer, key = leaf_parameter(model, member.name)
+            mask = layer.masks.get(key)
+            if isinstance(layer, BatchNorm) and (mask is None or mask[member.index]):
+                raise ValueError(
+                    f"the unit written by {', '.join(states)} is pruned, but its BatchNorm entry "
+                    f"{member.name}[{member.index}] is not: the unit would still carry that BatchNorm's shift. "
+                    "Prune with prune_units or prune_groups, which mask every member of a group"
+                )
+    return states

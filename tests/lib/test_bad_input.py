@@ -74,6 +74,25 @@ bad("small_resnet channels triple", lambda w: minnet.small_resnet(channels=(8, 1
 bad("small_resnet blocks 0", lambda w: minnet.small_resnet(blocks=0), ValueError, "blocks", "0")
 bad("residual_block stride 0", lambda w: minnet.residual_block(4, 4, stride=0), ValueError, "stride", "0")
 bad("residual_block out_channels float", lambda w: minnet.residual_block(4, 4.0), TypeError, "out_channels", "4.0")
+bad("dependency_groups input_shape misfit", lambda w: P.dependency_groups(w["model"], (7,)), ValueError, "(7,)")
+bad("dependency_groups a list", lambda w: P.dependency_groups([w["model"]]), TypeError, "model")
+bad("prune_groups groups of junk", lambda w: P.prune_groups(w["model"], amount=0.5, groups=[[("0.W", 1)]]), TypeError,
+    "(parameter name, axis, index)")  # fmt: skip
+bad("prune_groups member out of range", lambda w: P.prune_groups(w["model"], amount=0.5, groups=[[("0.W", 1, 9)]]),
+    ValueError, "0.W", "(8, 6)")  # fmt: skip
+bad("prune_groups unknown name", lambda w: P.prune_groups(w["model"], amount=0.5, groups=[[("5.W", 1, 0)]]),
+    ValueError, "5.W")  # fmt: skip
+bad("prune_groups scores too short", lambda w: P.prune_groups(w["model"], amount=0.5, scores=np.ones(2)), ValueError,
+    "scores", "(2,)")  # fmt: skip
+bad("prune_groups reduce", lambda w: P.prune_groups(w["model"], amount=0.5, reduce="max"), ValueError, "reduce", "max")
+bad("prune_groups scope", lambda w: P.prune_groups(w["model"], amount=0.5, scope="all"), ValueError, "scope", "all")
+bad("prune_groups both targets", lambda w: P.prune_groups(w["model"], amount=0.5, sparsity=0.5), TypeError, "amount")
+bad("group_importance ord 0", lambda w: P.group_importance(w["model"], P.dependency_groups(w["model"]), ord=0),
+    ValueError, "ord", "0")  # fmt: skip
+bad("group_alive groups empty", lambda w: P.group_alive(w["model"], []), TypeError, "groups")
+bad("Group members of junk", lambda w: P.Group([("0.W", "1", 0)]), TypeError, "members")
+bad("Member used as a group", lambda w: P.group_alive(w["model"], [P.Member("0.W", 1, 0)]), TypeError,
+    "(parameter name, axis, index)")  # fmt: skip
 bad("Dense in_features 0", lambda w: minnet.Dense(0, 3), ValueError, "in_features", "0")
 bad("Dense in_features float", lambda w: minnet.Dense(2.5, 3), TypeError, "in_features", "2.5")
 bad("Dense dtype None", lambda w: minnet.Dense(2, 3, dtype=None), TypeError, "dtype", "None")

@@ -58,7 +58,8 @@ def valid_arguments(w) -> dict:
         "activations": np.ones((3, 4)), "grad": np.ones((3, 4)), "val_fraction": 0.15, "test_fraction": 0.2,
         "rng": 0, "name": "relu", "value": 3, "choices": ("a", "b"), "cls": int, "what": "an int",
         "ms": 1.0, "latency_input": w["X"][:4], "drop": 0.02, "count": 100, "macs": 100,
-        "body": minnet.Sequential(minnet.ReLU()),
+        "body": minnet.Sequential(minnet.ReLU()), "members": [("0.W", 1, 0), ("0.b", 0, 0)],
+        "groups": P.dependency_groups(w["model"]),
     }  # fmt: skip
 
 

@@ -128,6 +128,10 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "dtype")
         return f"{type(self).__name__}({args})"
 
+    def label(self) -> str:
+        """A short description for ``Sequential.summary``'s table (the repr, unless that is long)."""
+        return repr(self)
+
 
 class ForwardFirstError(ValueError, AttributeError):
     """``backward`` was called before ``forward`` (an AttributeError too, so ``hasattr`` works)."""
@@ -265,6 +269,10 @@ class Conv2d(Layer):
             for j in range(k):
                 dx[:, :, i : i + s * oh : s, j : j + s * ow : s] += dcols[:, i, j]
         return dx.transpose(1, 0, 2, 3)[:, :, p : hp - p, p : wp - p]
+
+    def label(self):
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return f"Conv2d({self.in_channels}->{self.out_channels}, {k}x{k}, stride={s}, padding={p})"
 
     def config(self):
         return {
@@ -566,6 +574,9 @@ class BatchNorm(Layer):
         return (self._inv_std / m) * (
             m * dxhat - dxhat.sum(axis=axes).reshape(shape) - xhat * (dxhat * xhat).sum(axis=axes).reshape(shape)
         )
+
+    def label(self):
+        return f"{type(self).__name__}({self.num_features})"
 
     def config(self):
         return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps, "dtype": self.dtype.name}

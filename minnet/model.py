@@ -275,7 +275,7 @@ class Sequential:
         rows = self._summary_rows(tuple(input_shape), "")
         width = max(3, *(len(name) for name, _, _, _ in rows))
         lines = [f"{'#':>{width}}  {'layer':<44} {'output shape':<16} {'params':>9}"]
-        lines += [f"{name:>{width}}  {layer!r:<44} {str(shape):<16} {n:>9,}" for name, layer, shape, n in rows]
+        lines += [f"{name:>{width}}  {layer.label():<44} {str(shape):<16} {n:>9,}" for name, layer, shape, n in rows]
         lines.append(f"{'':>{width}}  {'total':<44} {'':<16} {self.num_parameters():>9,}")
         return "\n".join(lines)
 
@@ -422,8 +422,11 @@ class Residual(Layer):
             body, skip = self._branch_shapes(tuple(shape))
         except ValueError:
             return self.body.layers[0].expected_input(shape) or (InputShape(("...",), "that the body accepts"),)
-        if body != skip:
-            return (InputShape(("...",), f"for which body and shortcut agree (here {body} and {skip})"),)
+        if body != skip:  # the input fits, the block does not: say so, not which input would
+            raise ValueError(
+                f"{self!r}: for input {tuple(shape)} its body outputs {body} but its shortcut {skip}; "
+                "the block adds them, so their shapes must agree"
+            )
         return None
 
     def output_shape(self, input_shape):

@@ -5,11 +5,15 @@ The objects that own the data (``History``, the pruning schedules,
 
 from __future__ import annotations
 
+import numpy as np
+
 SPARSITY_LABEL = "sparsity (fraction of weights pruned)"
 
 
 def _axes(ax):
     if ax is not None:
+        if not callable(getattr(ax, "plot", None)):
+            raise TypeError(f"ax must be a Matplotlib Axes (or None for a new figure), got {type(ax).__name__}")
         return ax
     import matplotlib.pyplot as plt  # imported here: only figures need it
 
@@ -54,4 +58,26 @@ def accuracy_vs_sparsity(sparsities, accuracies, *, label: str | None, title: st
     ax.set(title=title, xlabel=SPARSITY_LABEL, ylabel="validation accuracy")
     if label:
         ax.legend()
+    return ax
+
+
+def group_map(layers, families, roles, *, title: str = "Which layers each group family touches", ax=None):
+    """A grid: one row per layer, one column per family of dependency groups; a
+    cell shows the layer's role for that family's units (``roles[(layer, family)]``:
+    "writes", "normalises" or "reads")."""
+    from matplotlib.colors import ListedColormap  # imported here: only figures need it
+
+    ax = _axes(ax)
+    codes = {"reads": 1, "normalises": 2, "writes": 3}
+    grid = np.zeros((len(layers), len(families)))
+    for (layer, family), role in roles.items():
+        grid[layers.index(layer), families.index(family)] = codes[role]
+    colours = ListedColormap(["white", "#9ecae1", "#fdae6b", "#d62728"])
+    ax.imshow(grid, cmap=colours, vmin=0, vmax=3, aspect="auto")
+    ax.set_yticks(range(len(layers)), layers, fontsize=8)
+    ax.set_xticks(range(len(families)), families, rotation=35, ha="right", fontsize=8)
+    ax.set(title=title, xlabel="group family (the layers that write its units)", ylabel="layer")
+    for role, code in codes.items():
+        ax.scatter([], [], marker="s", color=colours(code / 3), label=role)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     return ax

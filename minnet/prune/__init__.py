@@ -28,7 +28,15 @@ from .apply import (
 )
 from .budgets import Budget, MaxAccuracyDrop, MaxLatency, MaxMACs, MaxNonzeroParams, TargetSparsity
 from .finetune import STRATEGIES, reinitialize, retrain, rewind_weights
-from .groups import Group, Member, dependency_groups, group_alive, group_importance
+from .groups import (
+    Group,
+    Member,
+    dependency_groups,
+    describe_groups,
+    group_alive,
+    group_importance,
+    plot_groups,
+)
 from .loops import GradualPruning, LoopResult, Round, Training, prune_loop
 from .masks import global_unstructured_masks, structured_mask, unstructured_mask
 from .potential import excess_error, forgotten_examples, prune_potential

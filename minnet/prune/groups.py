@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import plots
 from ..anatomy import leaf_layers, leaf_parameter
 from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU, Sigmoid, Tanh
 from ..model import check_sequential
@@ -294,3 +295,37 @@ def check_groups(model, groups) -> list:
             if not (0 <= axis < len(shape) and 0 <= index < shape[axis]):
                 raise ValueError(f"group member {member!r} does not fit {name!r} of shape {shape}")
     return [group if isinstance(group, Group) else Group(list(group)) for group in groups]
+
+
+def describe_groups(model, groups=None) -> str:
+    """The group families of ``model``, one per line: free or coupled, how many
+    groups (units) and members per group, the layers that write the units,
+    and every layer a group reaches."""
+    groups = dependency_groups(model) if groups is None else check_groups(check_sequential(model), groups)
+    families = {}
+    for group in groups:
+        families.setdefault(group.producers, []).append(group)
+    lines = [f"{'family':<9}{'units':>6}{'members':>9}  written by -> every layer reached"]
+    for producers, members in families.items():
+        kind = "coupled" if len(producers) > 1 else "free"
+        reached = [name for name in members[0].layers if name not in producers]
+        lines.append(f"{kind:<9}{len(members):>6}{len(members[0]):>9}  {', '.join(producers)} -> {', '.join(reached)}")
+    return "\n".join(lines)
+
+
+def plot_groups(model, groups=None, *, ax=None):
+    """``plots.group_map`` of ``model``'s group families: for each layer, whether it
+    writes, normalises or reads their units."""
+    groups = dependency_groups(model) if groups is None else check_groups(check_sequential(model), groups)
+    layers, roles = [], {}
+    for group in groups:
+        family = " + ".join(group.producers)
+        for member in group:
+            layer_name = member.name.rsplit(".", 1)[0]
+            layers.append(layer_name)
+            layer, _ = leaf_parameter(model, member.name)
+            role = "writes" if _writes(model, member) else "normalises" if isinstance(layer, BatchNorm) else "reads"
+            roles.setdefault((layer_name, family), role)
+    families = list(dict.fromkeys(" + ".join(g.producers) for g in groups))
+    in_order = [name for name, _ in leaf_layers(model) if name in layers]  # rows in the network's order
+    return plots.group_map(in_order, families, roles, ax=ax)

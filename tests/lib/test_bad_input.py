@@ -93,6 +93,8 @@ bad("group_alive groups empty", lambda w: P.group_alive(w["model"], []), TypeErr
 bad("Group members of junk", lambda w: P.Group([("0.W", "1", 0)]), TypeError, "members")
 bad("Member used as a group", lambda w: P.group_alive(w["model"], [P.Member("0.W", 1, 0)]), TypeError,
     "(parameter name, axis, index)")  # fmt: skip
+bad("describe_groups a layer", lambda w: P.describe_groups(minnet.Dense(3, 2)), TypeError, "model", "Dense")
+bad("plot_groups groups of junk", lambda w: P.plot_groups(w["model"], groups=[3]), TypeError, "group")
 bad("Dense in_features 0", lambda w: minnet.Dense(0, 3), ValueError, "in_features", "0")
 bad("Dense in_features float", lambda w: minnet.Dense(2.5, 3), TypeError, "in_features", "2.5")
 bad("Dense dtype None", lambda w: minnet.Dense(2, 3, dtype=None), TypeError, "dtype", "None")

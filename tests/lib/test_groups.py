@@ -251,3 +251,18 @@ def test_shrink_computes_the_masked_networks_outputs_for_random_residual_network
     np.testing.assert_allclose(small.inference(x), model.inference(x), rtol=0, atol=1e-10)
     assert (~group_alive(model, groups) == remove).all()
     assert len(dependency_groups(small, (2, 8, 8))) == len(groups) - remove.sum()
+
+
+def test_the_families_are_described_and_drawn_in_the_network_s_order():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    model = tiny_resnet()
+    lines = P.describe_groups(model).splitlines()
+    assert len(lines) == 1 + 4  # a header, then stream 1, the two free families, stream 2
+    assert lines[1].split()[:3] == ["coupled", "2", "11"] and "0, 3.body.3 ->" in lines[1]
+    assert lines[2].split()[:3] == ["free", "2", "5"]
+    ax = P.plot_groups(model)
+    rows = [tick.get_text() for tick in ax.get_yticklabels()]
+    assert rows == [name for name, layer in minnet.anatomy.leaf_layers(model) if layer.params]
+    assert len(ax.get_xticklabels()) == 4 and ax.get_title()

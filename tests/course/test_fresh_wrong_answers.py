@@ -216,6 +216,44 @@ RIGHT = [
             "    return best\n"
         ),
     ),
+    (
+        "ex11",
+        "task1_check",
+        (
+            "def residual_streams(model):\n"
+            "    streams = [['0']]\n"
+            "    for i, layer in enumerate(model.layers):\n"
+            "        if layer.branches():\n"
+            "            last = f'{i}.body.{len(layer.body.layers) - 2}'\n"
+            "            if layer.shortcut is None:\n"
+            "                streams[-1] = streams[-1] + [last]\n"
+            "            else:\n"
+            "                streams.append([f'{i}.shortcut.0', last])\n"
+            "    return streams\n"
+        ),
+    ),
+    (
+        "ex11",
+        "task3_check",
+        (
+            "def remove_channel(model, members):\n"
+            "    small = model.copy()\n"
+            "    for name, axis, index in members:\n"
+            "        layer, key = leaf_parameter(small, name)\n"
+            "        keep = np.arange(layer.params[key].shape[axis]) != index\n"
+            "        layer.params[key] = np.compress(keep, layer.params[key], axis=axis)\n"
+            "        if key == 'beta':\n"
+            "            layer.running_mean, layer.running_var = layer.running_mean[keep], layer.running_var[keep]\n"
+            "            layer.num_features = int(keep.sum())\n"
+            "        elif key == 'W' and axis == 0 and isinstance(layer, minnet.Conv2d):\n"
+            "            layer.out_channels -= 1\n"
+            "        elif key == 'W' and isinstance(layer, minnet.Conv2d):\n"
+            "            layer.in_channels -= 1\n"
+            "        elif key == 'W':\n"
+            "            layer.in_features -= 1\n"
+            "    return small\n"
+        ),
+    ),
 ]
 
 

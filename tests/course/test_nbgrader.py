@@ -71,7 +71,7 @@ def course(tmp_path_factory):
 def test_nbgrader_gives_the_solutions_full_marks(course):
     _, scores, max_score = course
     expected = sum(points_of_first_tasks(source, 99) for source in SOURCES)
-    assert max_score == expected == 63
+    assert max_score == expected == 72
     assert scores["solver"] == max_score
 
 
@@ -81,7 +81,7 @@ def test_nbgrader_gives_the_untouched_release_zero(course):
 
 def test_nbgrader_gives_exactly_the_points_of_the_solved_tasks(course):
     expected = sum(points_of_first_tasks(source, 2) for source in SOURCES)
-    assert course[1]["halfway"] == expected == 36
+    assert course[1]["halfway"] == expected == 42
 
 
 def test_nbgrader_writes_feedback_for_every_submission(course):

@@ -19,4 +19,5 @@ EXERCISES = {
     "ex06": "06_schedules",
     "ex07": "07_finetuning",
     "ex08": "08_beyond_accuracy",
+    "ex11": "11_real_architectures",
 }

@@ -82,3 +82,19 @@ def test_student_copies_hide_solutions_and_hidden_tests(exercise):
     nb = nbformat.read(ROOT / "exercises" / f"{exercise}.ipynb", as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["minnet"]["exercise"] == exercise
+
+
+@pytest.mark.parametrize("exercise", ["01_network", "06_schedules", "07_finetuning"])
+def test_through_the_grader_a_wrong_first_answer_costs_only_its_task(exercise, tmp_path):
+    """The tasks built on task 1 are checked with the reference task 1, which reaches the
+    learner's kernel by name: a first answer that returns junk costs task 1 alone."""
+    source = nbformat.read(SOLUTIONS / f"{exercise}.ipynb", as_version=4)
+    first = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    name = first.source.split("def ", 1)[1].split("(", 1)[0]
+    first.source += f"\n\n\ndef {name}(*args, **kwargs):\n    return 'junk'\n"  # overrides the right one
+    path = tmp_path / "bob" / f"{exercise}.ipynb"
+    path.parent.mkdir()
+    nbformat.write(source, path)
+    (result,) = grade([path], source_dir=SOLUTIONS, out_dir=tmp_path / "out", timeout=240, cell_timeout=120)
+    lost = [task for task, outcome in result["tasks"].items() if not outcome["passed"]]
+    assert lost == ["task1_check"], result["tasks"]

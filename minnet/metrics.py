@@ -284,7 +284,7 @@ def summary_table(model, input_shape) -> str:
     for i, layer in enumerate(model.layers):
         if not layer.params:
             continue
-        keep = unit_keep_mask(model, i) if i in dense else None
+        keep = unit_keep_mask(model, i) if i in dense and not layer.branches() else None  # a block: no units
         units = "" if keep is None else f"{int(keep.sum())}/{keep.size}"
         names = [f"{i}.{key}" for key in layer.params]
         n, nz = count_parameters(model, names), count_nonzero(model, names)

@@ -190,3 +190,17 @@ def test_random_blocks_keep_the_definition_and_their_shapes(n, c_in, c_out, size
     body_dx = block.body.backward(grad)
     skip_dx = grad if block.shortcut is None else block.shortcut.backward(grad)
     np.testing.assert_allclose(dx, body_dx + skip_dx, rtol=1e-12, atol=1e-12)
+
+
+def test_the_library_s_other_tools_work_on_a_resnet(tmp_path):
+    """Scores, the summary table, sparse files and remove see the weights inside blocks."""
+    model = tiny_resnet()
+    x, y = images(8), np.arange(8) % 4
+    for scores in ("magnitude", "random", "lamp", minnet.prune.taylor_scores(model, x, y)):
+        minnet.prune.prune(model.copy(), sparsity=0.5, scores=scores)
+    minnet.prune.prune(model, sparsity=0.5)
+    table = minnet.metrics.summary_table(model, input_shape=(1, 8, 8))
+    assert "Residual" in table and f"{minnet.metrics.flops(model, (1, 8, 8)):,}" in table
+    minnet.metrics.save_sparse(model, tmp_path / "sparse")
+    np.testing.assert_array_equal(minnet.load(tmp_path / "sparse").inference(x), model.inference(x))
+    assert minnet.prune.is_pruned(model) and not minnet.prune.is_pruned(minnet.prune.remove(model))

@@ -266,3 +266,18 @@ def test_the_families_are_described_and_drawn_in_the_network_s_order():
     rows = [tick.get_text() for tick in ax.get_yticklabels()]
     assert rows == [name for name, layer in minnet.anatomy.leaf_layers(model) if layer.params]
     assert len(ax.get_xticklabels()) == 4 and ax.get_title()
+
+
+def test_a_block_inside_a_block_joins_its_stream_to_the_outer_one():
+    gen = np.random.default_rng(0)
+    inner = minnet.residual_block(3, 3, rng=gen, dtype=F64)
+    last = Conv2d(3, 3, 3, padding=1, rng=gen, dtype=F64)
+    outer = Residual(Sequential(inner, ReLU(), last, BatchNorm2d(3, dtype=F64)))
+    model = Sequential(Conv2d(1, 3, 3, padding=1, rng=gen, dtype=F64), BatchNorm2d(3, dtype=F64), ReLU(), outer,
+                       ReLU(), GlobalAvgPool2d(), Dense(3, 2, rng=gen, dtype=F64))  # fmt: skip
+    groups = dependency_groups(model, (1, 6, 6))
+    assert [g.producers for g in groups[::3]] == [("0", "3.body.0.body.3", "3.body.2"), ("3.body.0.body.0",)]
+    x = gen.standard_normal((4, 1, 6, 6))
+    minnet.fit(model, x, np.array([0, 1, 0, 1]), epochs=1, batch_size=2, verbose=False)
+    P.prune_units(model, amount=0.34)  # one of the three units of each family
+    np.testing.assert_allclose(P.shrink(model).inference(x), model.inference(x), rtol=0, atol=1e-10)

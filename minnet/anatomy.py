@@ -47,6 +47,11 @@ def leaf_layers(model, prefix: str = ""):
             yield f"{prefix}{i}", layer
 
 
+def current_mask(layer, key: str) -> np.ndarray:
+    """``layer``'s keep-mask of parameter ``key``: its mask, or all True when it has none."""
+    return layer.masks.get(key, np.ones(layer.params[key].shape, dtype=bool))
+
+
 def leaf_parameter(model, name: str):
     """``"3.body.0.W"`` -> (the layer that holds it, ``"W"``): through residual blocks
     to the layer that owns the array. A ValueError for unknown names."""

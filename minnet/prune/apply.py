@@ -23,13 +23,14 @@ from ..anatomy import (
     check_layers,
     check_parameter_names,
     check_sequential,
+    current_mask,
     parse_name,
     tied_batchnorm,
     unit_axis,
     unit_keep_mask,
 )
 from ..validate import check_choice, check_int, check_real, is_int
-from .groups import check_groups, dependency_groups, group_alive, group_importance, group_keep_masks, has_blocks
+from .groups import dependency_groups, group_alive, group_importance, group_keep_masks, groups_of, has_blocks
 from .masks import (
     check_mask,
     check_scores,
@@ -80,10 +81,6 @@ class PruneReport:
         return "\n".join(lines)
 
 
-def _current_mask(layer, key) -> np.ndarray:
-    return layer.masks.get(key, np.ones(layer.params[key].shape, dtype=bool))
-
-
 def attach_masks(model, masks: dict) -> None:
     """AND each mask into the named parameter's mask and zero what it prunes.
 
@@ -98,7 +95,7 @@ def attach_masks(model, masks: dict) -> None:
         _, layer, key = parse_name(model, name)
         resolved.append((layer, key, check_mask(mask, layer.params[key].shape, f"mask for {name!r}")))
     for layer, key, mask in resolved:
-        layer.masks[key] = _current_mask(layer, key) & mask
+        layer.masks[key] = current_mask(layer, key) & mask
         layer.params[key] *= layer.masks[key]
 
 
@@ -215,7 +212,7 @@ def prune(model, amount=None, *, sparsity=None, scores=None, scope: str = "globa
     if not names:
         raise ValueError("names must list at least one parameter to prune, got none")
     params = {name: parse_name(model, name) for name in names}
-    priors = {name: _current_mask(layer, key) for name, (_, layer, key) in params.items()}
+    priors = {name: current_mask(layer, key) for name, (_, layer, key) in params.items()}
     scores = _weight_scores(model, scores, names)
     new = _new_masks(scores, priors, amount, sparsity, scope, lambda name: name or "the selected weights")
     attach_masks(model, new)
@@ -335,7 +332,7 @@ def prune_groups(
     """
     _check_target(amount, sparsity)
     check_choice("scope", scope, SCOPES)
-    groups = dependency_groups(model) if groups is None else check_groups(check_sequential(model), groups)
+    groups = groups_of(model, groups)
     if callable(scores):
         scores = scores(model, groups)
     scores = group_importance(model, groups, ord=ord, reduce=reduce) if scores is None else scores
@@ -380,7 +377,7 @@ def masked_fraction(model, names=None) -> float:
     names = check_parameter_names(model, names)
     if not names:
         raise ValueError("names must list at least one parameter, got none")
-    masks = [_current_mask(layer, key) for _, layer, key in (parse_name(model, n) for n in names)]
+    masks = [current_mask(layer, key) for _, layer, key in (parse_name(model, n) for n in names)]
     return 1 - sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
 
 

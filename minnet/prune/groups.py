@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import plots
-from ..anatomy import leaf_layers, leaf_parameter
+from ..anatomy import current_mask, leaf_layers, leaf_parameter, unit_axis
 from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU, Sigmoid, Tanh
 from ..model import check_sequential
 from ..validate import check_choice, is_int
@@ -149,7 +149,8 @@ class _Tracer:
                     self.join(a, b)
                 units = body
             elif isinstance(layer, (Dense, Conv2d)):
-                out_axis, in_axis = (1, 0) if isinstance(layer, Dense) else (0, 1)
+                out_axis = unit_axis(layer)
+                in_axis = 1 - out_axis
                 for index, unit in enumerate(self.expand(units, layer.params["W"].shape[in_axis], f"layer {name}")):
                     self.add(unit, f"{name}.W", in_axis, index)
                 units = []
@@ -229,13 +230,18 @@ def _writes(model, member: Member) -> bool:
     layer, key = leaf_parameter(model, member.name)
     if not isinstance(layer, (Dense, Conv2d)):
         return False
-    return key == "b" or member.axis == (1 if isinstance(layer, Dense) else 0)
+    return key == "b" or member.axis == unit_axis(layer)
 
 
 def _slice_kept(model, member: Member) -> bool:
     layer, key = leaf_parameter(model, member.name)
     mask = layer.masks.get(key)
     return True if mask is None else bool(np.take(mask, member.index, axis=member.axis).any())
+
+
+def groups_of(model, groups=None) -> list:
+    """``groups`` checked against ``model``, or ``dependency_groups(model)`` when None."""
+    return dependency_groups(model) if groups is None else check_groups(check_sequential(model), groups)
 
 
 def has_blocks(model) -> bool:
@@ -271,7 +277,7 @@ def group_keep_masks(model, groups, remove) -> dict[str, np.ndarray]:
         for member in group:
             layer, key = leaf_parameter(model, member.name)
             if member.name not in masks:
-                masks[member.name] = layer.masks.get(key, np.ones(layer.params[key].shape, bool)).copy()
+                masks[member.name] = current_mask(layer, key).copy()
             index = [slice(None)] * masks[member.name].ndim
             index[member.axis] = member.index
             masks[member.name][tuple(index)] = False
@@ -301,7 +307,7 @@ def describe_groups(model, groups=None) -> str:
     """The group families of ``model``, one per line: free or coupled, how many
     groups (units) and members per group, the layers that write the units,
     and every layer a group reaches."""
-    groups = dependency_groups(model) if groups is None else check_groups(check_sequential(model), groups)
+    groups = groups_of(model, groups)
     families = {}
     for group in groups:
         families.setdefault(group.producers, []).append(group)
@@ -316,7 +322,7 @@ def describe_groups(model, groups=None) -> str:
 def plot_groups(model, groups=None, *, ax=None):
     """``plots.group_map`` of ``model``'s group families: for each layer, whether it
     writes, normalises or reads their units."""
-    groups = dependency_groups(model) if groups is None else check_groups(check_sequential(model), groups)
+    groups = groups_of(model, groups)
     layers, roles = [], {}
     for group in groups:
         family = " + ".join(group.producers)

@@ -27,14 +27,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..anatomy import leaf_layers, leaf_parameter, prunable_layers, unit_axis, unit_keep_mask
-from ..layers import BatchNorm, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Sigmoid, Tanh
+from ..layers import BatchNorm, Conv2d, Dense, Flatten, MaxPool2d, Sigmoid
 from ..model import Sequential, check_sequential
-from .groups import dependency_groups, has_blocks, producer_states
+from .groups import PASS_UNITS_ON, dependency_groups, has_blocks, producer_states
 
 __all__ = ["shrink", "unit_keep_mask"]
 
 # Layers that may sit between a producer and its consumer: each maps unit (channel) j to unit j.
-PASS_THROUGH = (BatchNorm, ReLU, Tanh, Sigmoid, Dropout, MaxPool2d, Flatten)
+PASS_THROUGH = (BatchNorm, Flatten, *PASS_UNITS_ON)
 
 
 def _size_attrs(layer) -> tuple[str, str]:
@@ -185,10 +185,11 @@ def _shrink_groups(model: Sequential) -> Sequential:
     """``shrink`` for a network with residual blocks: remove every group whose unit
     no layer writes any more, from all its members at once."""
     groups = dependency_groups(model)
-    removed = [group for group in groups if not any(_consistent_states(model, group).values())]
+    gone = [not any(_consistent_states(model, group).values()) for group in groups]
+    removed = [group for group, out in zip(groups, gone) if out]
     families = {}
-    for group in groups:
-        families.setdefault(group.producers, []).append(group in removed)
+    for group, out in zip(groups, gone):
+        families.setdefault(group.producers, []).append(out)
     for producers, gone in families.items():
         if all(gone):
             raise ValueError(f"every unit written by {', '.join(producers)} is pruned; a layer needs at least one unit")

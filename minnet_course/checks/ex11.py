@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minnet.anatomy import leaf_layers, leaf_parameter
+from minnet.anatomy import leaf_layers, leaf_parameter, unit_axis
 from minnet.layers import BatchNorm, Conv2d, Dense
 from minnet.prune.apply import attach_masks
 from minnet.prune.groups import Group, dependency_groups, group_keep_masks
@@ -83,7 +83,9 @@ def _stream_hint(got, expected, model) -> str:
             "body's next layers read: free channels, inside the block. Only the body's LAST convolution "
             "(`.body.3`) writes into the stream, because its output is added to the shortcut's."
         )
-    if any(isinstance(leaf_parameter(model, f"{name}.W")[0], BatchNorm) for name in names if _known(model, name)):
+    if any(
+        isinstance(leaf_parameter(model, f"{name}.W")[0], BatchNorm) for name in names if _known(model, f"{name}.W")
+    ):
         return "list the convolutions that write into a stream; their BatchNorms go with them (task 2 counts those)."
     if stem not in names:
         return (
@@ -118,8 +120,9 @@ def _stream_hint(got, expected, model) -> str:
 
 
 def _known(model, name: str) -> bool:
+    """Whether ``name`` ('3.body.3.W') is a parameter of ``model``."""
     try:
-        leaf_parameter(model, f"{name}.W")
+        leaf_parameter(model, name)
     except (ValueError, KeyError, IndexError, AttributeError):
         return False
     return True
@@ -171,16 +174,16 @@ def _members_hint(got: set, expected: set, model, channel: int) -> str:
 
     def kind(member):
         name, axis, _ = member
-        layer, key = leaf_parameter(model, name) if _known_param(model, name) else (None, name.rsplit(".", 1)[-1])
+        layer, key = leaf_parameter(model, name) if _known(model, name) else (None, name.rsplit(".", 1)[-1])
         if key in ("gamma", "beta"):
             return "norm"
         if key == "b":
             return "bias"
-        writes = isinstance(layer, (Dense, Conv2d)) and axis == (1 if isinstance(layer, Dense) else 0)
+        writes = isinstance(layer, (Dense, Conv2d)) and axis == unit_axis(layer)
         return "write" if writes else "read"
 
-    if any(not _known_param(model, name) for name, _, _ in extra):
-        unknown = sorted(name for name, _, _ in extra if not _known_param(model, name))[0]
+    if any(not _known(model, name) for name, _, _ in extra):
+        unknown = sorted(name for name, _, _ in extra if not _known(model, name))[0]
         return (
             f"{unknown!r} is not a parameter of the network: names are the layer's name, a dot and the "
             "parameter key ('3.body.4.gamma'); running statistics are buffers, not members."
@@ -220,14 +223,6 @@ def _members_hint(got: set, expected: set, model, channel: int) -> str:
         "first convolution of each block it enters (axis 1), a projection shortcut (axis 1), and the Dense "
         "layer after the pooling (axis 0)."
     )
-
-
-def _known_param(model, name: str) -> bool:
-    try:
-        leaf_parameter(model, name)
-    except (ValueError, KeyError, IndexError, AttributeError):
-        return False
-    return True
 
 
 def check_channel_members(channel_members, channels=(4, 6), blocks: int = 2, seed: int = 0) -> None:

@@ -281,3 +281,14 @@ def test_a_block_inside_a_block_joins_its_stream_to_the_outer_one():
     minnet.fit(model, x, np.array([0, 1, 0, 1]), epochs=1, batch_size=2, verbose=False)
     P.prune_units(model, amount=0.34)  # one of the three units of each family
     np.testing.assert_allclose(P.shrink(model).inference(x), model.inference(x), rtol=0, atol=1e-10)
+
+
+def test_a_chain_with_global_pooling_shrinks_like_any_chain():
+    gen = np.random.default_rng(0)
+    model = Sequential(Conv2d(1, 4, 3, rng=gen, dtype=F64), BatchNorm2d(4, dtype=F64), ReLU(), GlobalAvgPool2d(),
+                       Dense(4, 3, rng=gen, dtype=F64))  # fmt: skip
+    P.prune_units(model, amount=0.5)
+    small = P.shrink(model)
+    x = gen.standard_normal((5, 1, 6, 6))
+    assert small.layers[0].out_channels == 2 and small.layers[4].in_features == 2
+    np.testing.assert_allclose(small.inference(x), model.inference(x), rtol=0, atol=1e-10)

@@ -34,3 +34,27 @@ if platform.machine() in ("x86_64", "AMD64") and _has_avx2():
 from threadpoolctl import threadpool_limits  # noqa: E402  (after the variables, on purpose)
 
 threadpool_limits(1)
+
+
+# Chapter 12 runs PyTorch, Torch-Pruning and onnxruntime: the optional [torch] extra. Without it the
+# chapter is skipped with one line that says how to get it, as tests/lib/test_interop.py is.
+TORCH_CHAPTERS = ("12_next_steps.ipynb",)
+TORCH_EXTRA = ("torch", "torch_pruning", "onnx", "onnxruntime")
+
+
+def _missing_torch_extra() -> list[str]:
+    import importlib.util
+
+    return [name for name in TORCH_EXTRA if importlib.util.find_spec(name) is None]
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = _missing_torch_extra()
+    if not missing:
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason=f"needs the [torch] extra (missing {', '.join(missing)}): pip install -e '.[torch]'")
+    for item in items:
+        if item.path.name in TORCH_CHAPTERS:
+            item.add_marker(skip)

@@ -1,6 +1,6 @@
 """Training speed of minnet against PyTorch on the CPU, measured in one run.
 
-    python benchmarks/train_speed.py            # needs torch: pip install -e ".[bench]"
+    python benchmarks/train_speed.py            # needs torch: pip install -e ".[torch]"
 
 Same model, batch size, optimizer (SGD, momentum 0.9) and data (random
 inputs, so no download) for both libraries. A second part trains minnet's two
@@ -220,7 +220,7 @@ def main(argv=None):
     except ImportError:
         print(
             "PyTorch is not installed, so the comparison with it is skipped. Install it with\n"
-            '    pip install -e ".[bench]"\nand run again.'
+            '    pip install -e ".[torch]"\nand run again.'
         )
     else:
         compare_with_torch(torch, X_flat, X_img, y, args)

@@ -1,7 +1,7 @@
 """The shape of the house: imports point one way, functions stay small, no code is repeated.
 
 Imports point one way: the library's core (layers, model, training, data,
-anatomy, ...) <- metrics <- prune <- the course tools in ``minnet_course`` (the
+anatomy, ...) <- metrics <- prune and interop (the bridge to PyTorch) <- the course tools in ``minnet_course`` (the
 library's ``__init__``, its public face, may import all of ``minnet``, never the
 course tools). No function imports a module of either package to dodge a cycle;
 only the third-party libraries listed here, optional or slow to import, are
@@ -16,11 +16,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("minnet", "minnet_course")
-LEVELS = {"core": 0, "metrics": 1, "prune": 2, "course": 3}
+LEVELS = {"core": 0, "metrics": 1, "prune": 2, "interop": 2, "course": 3}
 # third-party modules a library function may import where it needs them: optional (matplotlib for
-# plots, ipywidgets to pick tqdm's widget bar, torch), or slow to import (scipy, scikit-learn), or
-# needed only when asked for (threadpoolctl when BLAS threads are set)
-LAZY_OK = {"matplotlib", "scipy", "sklearn", "ipywidgets", "tqdm", "threadpoolctl", "torch"}
+# plots, ipywidgets to pick tqdm's widget bar, torch and onnxruntime of the [torch] extra), or slow
+# to import (scipy, scikit-learn), or needed only when asked for (threadpoolctl when BLAS threads are set)
+LAZY_OK = {"matplotlib", "scipy", "sklearn", "ipywidgets", "tqdm", "threadpoolctl", "torch", "onnxruntime"}
 # the course tools may defer the Jupyter machinery (the [course] extra: a learner's check cell
 # needs none of it) and the Unix-only ``resource``
 COURSE_LAZY_OK = {"nbformat", "nbclient", "jupyter_client", "jupyter_core", "ipykernel", "IPython", "resource"}

@@ -22,6 +22,7 @@ Needs PyTorch (and onnx, onnxruntime for ONNX): ``pip install -e ".[torch]"``.
 
 import gzip
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -376,6 +377,7 @@ class Deployment(NamedTuple):
     """One network as a deployed ONNX file: its size and its speed."""
 
     name: str
+    path: str  # the ONNX file
     parameters: int  # stored in the file, zeros included
     nonzero: int
     file_bytes: int
@@ -386,7 +388,7 @@ class Deployment(NamedTuple):
 
 
 def compare_deployments(models: dict, input_shape, x, *, folder, rounds: int = 5, repeats: int = 5) -> list:
-    """Export each network of ``models`` (name -> Sequential) to ``folder/<name>.onnx``
+    """Export each network of ``models`` (name -> Sequential) to an ONNX file in ``folder``
     and measure it: parameters, nonzero weights, file bytes raw and gzipped, and the
     time of one batch ``x`` (one example of ``input_shape`` each) under onnxruntime,
     the networks taking turns (``metrics.compare_latency``). A list of ``Deployment``."""
@@ -397,7 +399,7 @@ def compare_deployments(models: dict, input_shape, x, *, folder, rounds: int = 5
     folder.mkdir(parents=True, exist_ok=True)
     runners, files = {}, {}
     for name, model in models.items():
-        files[name] = export_onnx(model, folder / f"{name}.onnx", input_shape)
+        files[name] = export_onnx(model, folder / (re.sub(r"[^\w-]+", "_", str(name)) + ".onnx"), input_shape)
         runners[name] = onnx_runner(files[name])
     batches = {name: x.astype(_model_dtype(model)) for name, model in models.items()}
     times = compare_latency(
@@ -409,6 +411,7 @@ def compare_deployments(models: dict, input_shape, x, *, folder, rounds: int = 5
         rows.append(
             Deployment(
                 name,
+                files[name],
                 model.num_parameters(),
                 count_nonzero(model, [n for n, _ in model.named_parameters()]),
                 len(data),
@@ -424,12 +427,12 @@ def format_deployments(rows: list) -> str:
     base = rows[0]
     lines = [
         f"{'network':<12}{'params':>9}{'nonzero':>9}{'file KB':>9}{'gzip KB':>9}"
-        f"{'ms/batch':>10}{'(q1-q3)':>14}{'speed-up':>9}"
+        f"{'ms/batch':>10}{'(q1-q3)':>16}{'speed-up':>9}"
     ]
     for row in rows:
-        spread = f"({row.q1_ms:.2f}-{row.q3_ms:.2f})"
+        spread = f"({row.q1_ms:.3f}-{row.q3_ms:.3f})"
         lines.append(
             f"{row.name:<12}{row.parameters:>9,}{row.nonzero:>9,}{row.file_bytes / 1024:>9.1f}"
-            f"{row.gzip_bytes / 1024:>9.1f}{row.median_ms:>10.3f}{spread:>14}{base.median_ms / row.median_ms:>8.2f}x"
+            f"{row.gzip_bytes / 1024:>9.1f}{row.median_ms:>10.3f}{spread:>16}{base.median_ms / row.median_ms:>8.2f}x"
         )
     return "\n".join(lines)

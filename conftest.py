@@ -45,7 +45,15 @@ TORCH_EXTRA = ("torch", "torch_pruning", "onnx", "onnxruntime")
 def _missing_torch_extra() -> list[str]:
     import importlib.util
 
-    return [name for name in TORCH_EXTRA if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in TORCH_EXTRA:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a broken install counts as missing
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def pytest_collection_modifyitems(config, items):

@@ -51,8 +51,15 @@ def test_ci_runs_the_readme_test_command_verbatim():
 def test_pyproject_extras_and_nbval_options():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     extras = project["project"]["optional-dependencies"]
-    assert {"lab", "dev", "bench"} <= set(extras)
+    assert {"lab", "dev", "course", "torch"} <= set(extras)
     assert any(dep.startswith("nbval") for dep in extras["dev"])
+    # chapter 12's extra: everything tests/lib/test_interop.py and the chapter import
+    assert {dep.split(">")[0].split("=")[0] for dep in extras["torch"]} == {
+        "torch",
+        "onnx",
+        "onnxruntime",
+        "torch-pruning",
+    }
     addopts = project["tool"]["pytest"]["ini_options"]["addopts"]
     assert "--nbval" in addopts and "--nbval-current-env" in addopts
     sanitize = addopts.split("--nbval-sanitize-with")[1].split()[0]
@@ -76,3 +83,40 @@ def test_the_conda_environment_opens_and_installs_like_the_readme():
     install, _ = readme_commands()
     assert install.rsplit("&& ", 1)[1] in text.splitlines()[0]  # the same `jupyter lab ...` as the README
     assert "- -e .[lab,dev]" in text
+
+
+def test_ci_installs_the_torch_extra_before_the_tests():
+    """CI runs chapter 12 and the interop tests instead of skipping them: it installs the extra."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    _, test = readme_commands()
+    assert ci.index('.[lab,dev,torch]"') < ci.index(test)
+
+
+def test_without_the_torch_extra_chapter_12_is_skipped_with_the_reason(tmp_path):
+    """A fresh interpreter where torch cannot be imported collects chapter 12 as skipped, with one
+    line that names the extra, and the interop tests likewise."""
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text(
+        "import importlib.abc, sys\n"
+        "class _NoTorch(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'torch_pruning', 'onnx', 'onnxruntime'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}')\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, _NoTorch())\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rs", "-q", "notebooks/12_next_steps.ipynb", "tests/lib/test_interop.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "passed" not in result.stdout.splitlines()[-1], result.stdout[-2000:]
+    assert "needs the [torch] extra" in result.stdout and "pip install -e '.[torch]'" in result.stdout

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-torch = pytest.importorskip("torch", reason="PyTorch is an optional extra: pip install -e '.[torch]'")
+torch = pytest.importorskip("torch", reason="needs the [torch] extra: pip install -e '.[torch]'")
 
 from torch.nn.utils import prune as torch_prune  # noqa: E402
 

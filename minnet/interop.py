@@ -254,6 +254,14 @@ def _layer_from_torch(child, where: str):
             raise _unsupported(where, child, "uses ceil_mode or return_indices, which minnet's MaxPool2d does not")
         size = _one_size(where, child, "kernel_size", child.kernel_size)
         return MaxPool2d(size, stride=_one_size(where, child, "stride", child.stride))
+    layer = _weighted_layer_from_torch(child, where)
+    _read_parameters(layer, child)
+    return layer
+
+
+def _weighted_layer_from_torch(child, where: str):
+    """The minnet layer, weights not yet read, of a Linear, Conv2d or BatchNorm."""
+    kind = type(child)
     if kind is nn.Linear:
         layer = Dense(child.in_features, child.out_features, dtype=_dtype(where, child))
     elif kind is nn.Conv2d:
@@ -284,7 +292,6 @@ def _layer_from_torch(child, where: str):
             "BatchNorm1d, BatchNorm2d, ReLU, Tanh, Sigmoid, MaxPool2d, Flatten, Dropout, Sequential, "
             "and minnet.interop's BatchNorm, GlobalAvgPool2d and Residual"
         )
-    _read_parameters(layer, child)
     return layer
 
 

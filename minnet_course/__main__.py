@@ -4,9 +4,11 @@
     python -m minnet_course grade SUBMISSION.ipynb [...] [--source DIR] [--out DIR]
                                   [--timeout S] [--cell-timeout S] [--jobs N]
                                   [--memory-mb MB] [--max-processes N] [--no-bwrap]
+    python -m minnet_course findings [--only NAME ...] [--seeds N] [--first-seed S] [--json PATH]
 
-Exit status: 0 done, 1 ``release --check`` found copies that are not current,
-2 bad input (the message names the file and what is wrong).
+Exit status: 0 done, 1 ``release --check`` found copies that are not current or
+a finding does not hold on its stated share of seeds, 2 bad input (the message
+names the file or argument and what is wrong).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
+from .findings import format_records, run, select, write_json
 from .grade import grade
 from .notebooks import CourseError
 from .release import release
@@ -33,9 +38,11 @@ def main(argv=None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The argument parser with its three commands."""
-    top = argparse.ArgumentParser(prog="python -m minnet_course", description="Release and grade the exercises.")
-    commands = top.add_subparsers(dest="command", required=True, metavar="{release,grade}")
+    """The argument parser with its commands."""
+    top = argparse.ArgumentParser(
+        prog="python -m minnet_course", description="Release and grade the exercises; check the course's findings."
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="{release,grade,findings}")
 
     release = commands.add_parser("release", help="write the student copies of the exercises")
     release.add_argument("--source", default="exercises/solutions", help="exercise sources (default: %(default)s)")
@@ -54,6 +61,13 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--max-processes", type=int, default=128, help="processes per kernel (default: %(default)s)")
     grade.add_argument("--no-bwrap", action="store_true", help="do not use bubblewrap even where it is installed")
     grade.set_defaults(run=run_grade)
+
+    findings = commands.add_parser("findings", help="run the chapters' findings over seeds")
+    findings.add_argument("--only", nargs="+", metavar="NAME", help="findings or chapters (ch06), default: all")
+    findings.add_argument("--seeds", type=int, help="seeds per finding (default: each finding's own, at least 5)")
+    findings.add_argument("--first-seed", type=int, default=0, help="the first seed (default: %(default)s)")
+    findings.add_argument("--json", default="findings.json", help="where the record goes (default: %(default)s)")
+    findings.set_defaults(run=run_findings)
 
     return top
 
@@ -97,6 +111,28 @@ def run_grade(args) -> int:
     print(format_table(results))
     print(f"\ngrades.json, grades.csv and the graded notebooks are in {args.out}/")
     return 0
+
+
+def run_findings(args) -> int:
+    """``findings``: run them, print the table, write the JSON; exit 1 if one does not hold."""
+    if args.seeds is not None and args.seeds < 2:
+        raise CourseError(f"--seeds must be at least 2 (a spread needs two seeds), got {args.seeds}")
+    if args.first_seed < 0:
+        raise CourseError(f"--first-seed must be >= 0, got {args.first_seed}")
+    try:
+        chosen = select(args.only)
+    except ValueError as exc:
+        raise CourseError(str(exc)) from None
+    total = sum(f.seeds if args.seeds is None else args.seeds for f in chosen)
+    with tqdm(total=total, unit="run", desc="findings") as bar:
+        records = run(chosen, seeds=args.seeds, first_seed=args.first_seed,
+                      progress=lambda name, seed: (bar.set_postfix_str(name), bar.update()))  # fmt: skip
+    print(format_records(records))
+    write_json(records, args.json)
+    failed = [r.finding.name for r in records if not r.passed]
+    print(f"wrote {args.json}; " + (f"{len(failed)} of {len(records)} do not hold: {', '.join(failed)}" if failed
+                                    else f"all {len(records)} hold on their terms"))  # fmt: skip
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

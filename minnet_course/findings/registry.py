@@ -1,0 +1,136 @@
+"""Findings: each comparison a chapter teaches, as an experiment run over seeds.
+
+A finding is a function ``seed -> {side: number}`` (test accuracies, say),
+registered with the claim in words, the test its numbers must pass on one seed
+(``holds``), and on what share of the seeds they must pass (``at_least``).
+The seed varies what honestly varies between two runs of the same experiment:
+the data split, the initialisation and the shuffling. A chapter may say no
+more than its finding's record: "on every seed" needs ``at_least=1``.
+
+    python -m minnet_course findings                 # every finding, 5 seeds each
+    python -m minnet_course findings --only ch04 --seeds 10
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Callable
+
+REGISTRY: dict[str, "Finding"] = {}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One claim a chapter makes, and the experiment that tests it on one seed."""
+
+    name: str  # "ch04.magnitude_beats_random": the chapter, then the experiment's name
+    claim: str  # the chapter's words
+    experiment: Callable[[int], dict]  # seed -> {side: number}
+    holds: Callable[[dict], bool]  # does one seed's outcome support the claim?
+    at_least: float  # the share of seeds on which it must hold, in (0, 1]
+    seeds: int  # how many seeds by default
+
+
+def finding(chapter: str, claim: str, *, holds: Callable[[dict], bool], at_least: float = 1.0, seeds: int = 5):
+    """Register the decorated experiment as ``<chapter>.<function name>``."""
+    if not 0 < at_least <= 1:
+        raise ValueError(f"at_least must be a share of the seeds in (0, 1], got {at_least!r}")
+    if seeds < 5:
+        raise ValueError(f"a finding runs on at least 5 seeds by default, got seeds={seeds!r}")
+
+    def register(experiment):
+        name = f"{chapter}.{experiment.__name__}"
+        if name in REGISTRY:
+            raise ValueError(f"finding {name!r} is registered twice")
+        REGISTRY[name] = Finding(name, claim, experiment, holds, at_least, seeds)
+        return experiment
+
+    return register
+
+
+@dataclass
+class Record:
+    """What a finding did over its seeds."""
+
+    finding: Finding
+    seeds: list[int]
+    outcomes: list[dict] = field(default_factory=list)  # one per seed
+
+    @property
+    def held(self) -> list[bool]:
+        return [bool(self.finding.holds(outcome)) for outcome in self.outcomes]
+
+    @property
+    def needed(self) -> int:
+        """Seeds on which the claim must hold."""
+        return math.ceil(self.finding.at_least * len(self.seeds) - 1e-9)
+
+    @property
+    def passed(self) -> bool:
+        return sum(self.held) >= self.needed
+
+    def spread(self) -> dict[str, tuple[float, float]]:
+        """side -> (mean, standard deviation over the seeds)."""
+        sides = self.outcomes[0].keys() if self.outcomes else ()
+        return {
+            side: (
+                statistics.fmean(o[side] for o in self.outcomes),
+                statistics.stdev(o[side] for o in self.outcomes) if len(self.outcomes) > 1 else 0.0,
+            )
+            for side in sides
+        }
+
+    def as_json(self) -> dict:
+        return {
+            "name": self.finding.name,
+            "claim": self.finding.claim,
+            "seeds": self.seeds,
+            "outcomes": self.outcomes,
+            "held": self.held,
+            "needed": self.needed,
+            "passed": self.passed,
+        }
+
+
+def select(only=None) -> list[Finding]:
+    """The registered findings whose names start with one of ``only`` (all when None)."""
+    if only is None:
+        return list(REGISTRY.values())
+    chosen = [f for f in REGISTRY.values() if any(f.name == o or f.name.startswith(f"{o}.") for o in only)]
+    unknown = [o for o in only if not any(f.name == o or f.name.startswith(f"{o}.") for f in REGISTRY.values())]
+    if unknown:
+        raise ValueError(f"no finding is named {unknown[0]!r}; registered: {', '.join(sorted(REGISTRY))}")
+    return chosen
+
+
+def run(findings, *, seeds: int | None = None, first_seed: int = 0, progress: Callable | None = None) -> list[Record]:
+    """Run each finding on its seeds (``seeds`` of them if given), in order."""
+    records = []
+    for f in findings:
+        n = f.seeds if seeds is None else seeds
+        record = Record(f, list(range(first_seed, first_seed + n)))
+        for seed in record.seeds:
+            record.outcomes.append({side: float(value) for side, value in f.experiment(seed).items()})
+            if progress is not None:
+                progress(f.name, seed)
+        records.append(record)
+    return records
+
+
+def format_records(records: list[Record]) -> str:
+    """A table: finding, mean ± sd of each side, holds k/N (needed), verdict."""
+    lines = [f"{'finding':<40}{'mean ± sd over the seeds':<74}{'holds':>7}  verdict"]
+    for r in records:
+        sides = ", ".join(f"{side} {mean:.3f} ± {sd:.3f}" for side, (mean, sd) in r.spread().items())
+        verdict = "ok" if r.passed else f"FAILS (needs {r.needed}/{len(r.seeds)})"
+        lines.append(f"{r.finding.name:<40}{sides:<74}{sum(r.held):>4}/{len(r.seeds):<3}  {verdict}")
+    return "\n".join(lines)
+
+
+def write_json(records: list[Record], path) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump([r.as_json() for r in records], out, indent=1)
+        out.write("\n")

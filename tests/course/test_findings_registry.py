@@ -1,0 +1,114 @@
+"""The findings registry and its command: a claim holds on its stated share of seeds, or the command fails."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from minnet_course import findings
+from minnet_course.__main__ import main
+from minnet_course.findings import REGISTRY, Record, finding, run, select
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "notebooks" / "findings.json"
+CITED = re.compile(r"`(ch\d\d\.[a-z0-9_]+)`")  # a backticked finding name in prose
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """A registry holding only what the test registers."""
+    monkeypatch.setattr(findings.registry, "REGISTRY", {})
+    monkeypatch.setattr(findings, "REGISTRY", findings.registry.REGISTRY)
+    return findings.registry.REGISTRY
+
+
+def test_a_finding_that_fails_its_threshold_fails_the_command(scratch_registry, tmp_path, capsys):
+    @finding("test", "the seed is even", holds=lambda o: o["seed"] % 2 == 0, at_least=0.8)
+    def parity(seed):
+        return {"seed": seed}
+
+    status = main(["findings", "--seeds", "5", "--json", str(tmp_path / "out.json")])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "test.parity" in out and "3/5" in out and "FAILS (needs 4/5)" in out
+    record = json.loads((tmp_path / "out.json").read_text())[0]
+    assert record["held"] == [True, False, True, False, True] and record["passed"] is False
+
+
+def test_a_finding_that_holds_on_its_share_passes(scratch_registry, tmp_path):
+    @finding("test", "the seed is even", holds=lambda o: o["seed"] % 2 == 0, at_least=0.6)
+    def parity(seed):
+        return {"seed": seed}
+
+    assert main(["findings", "--seeds", "5", "--json", str(tmp_path / "out.json")]) == 0
+
+
+def test_spread_is_the_mean_and_sample_deviation():
+    f = findings.Finding("t.x", "claim", lambda seed: {}, lambda o: True, 1.0, 5)
+    record = Record(f, [0, 1, 2], [{"a": 1.0}, {"a": 2.0}, {"a": 6.0}])
+    mean, sd = record.spread()["a"]
+    assert mean == 3.0 and sd == pytest.approx(2.6457513, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--only", "ch99"], ["no finding is named 'ch99'"]),
+        (["--seeds", "1"], ["--seeds must be at least 2", "1"]),
+        (["--first-seed", "-3"], ["--first-seed must be >= 0", "-3"]),
+    ],
+)
+def test_bad_arguments_are_refused_with_a_reason(argv, words, capsys, tmp_path):
+    assert main(["findings", *argv, "--json", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert all(word in err for word in words)
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_registering_twice_or_an_impossible_share_is_an_error(scratch_registry):
+    with pytest.raises(ValueError, match="at_least"):
+        finding("test", "c", holds=bool, at_least=0)
+    with pytest.raises(ValueError, match="at least 5 seeds"):
+        finding("test", "c", holds=bool, seeds=3)
+
+    def twin(seed):
+        return {}
+
+    finding("test", "c", holds=bool)(twin)
+    with pytest.raises(ValueError, match="twice"):
+        finding("test", "c", holds=bool)(twin)
+
+
+def _cited():
+    names = set()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")) + [ROOT / "README.md"]:
+        text = path.read_text()
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.read(path, 4).cells if c.cell_type == "markdown")
+        names |= set(CITED.findall(text))
+    return names
+
+
+def test_every_finding_the_course_cites_is_registered_and_recorded():
+    cited = _cited()
+    assert cited, "the notebooks cite no finding: the pattern or the notebooks changed"
+    recorded = {r["name"] for r in json.loads(RESULTS.read_text())}
+    assert cited <= set(REGISTRY), f"cited but not registered: {sorted(cited - set(REGISTRY))}"
+    assert set(REGISTRY) <= recorded, f"registered but not in {RESULTS.name}: {sorted(set(REGISTRY) - recorded)}"
+
+
+def test_every_recorded_finding_holds_on_its_terms():
+    for r in json.loads(RESULTS.read_text()):
+        assert r["passed"] and sum(r["held"]) >= r["needed"], r["name"]
+        assert len(r["seeds"]) >= 5, r["name"]
+
+
+def test_the_results_file_matches_a_fresh_run_of_a_cheap_subset():
+    recorded = {r["name"]: r for r in json.loads(RESULTS.read_text())}
+    (fresh,) = run(select(["ch04.magnitude_beats_random_90"]), seeds=2)
+    stored = recorded["ch04.magnitude_beats_random_90"]
+    assert fresh.seeds == stored["seeds"][:2]
+    for mine, theirs in zip(fresh.outcomes, stored["outcomes"]):
+        assert mine == pytest.approx(theirs, abs=1e-9)

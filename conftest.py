@@ -6,32 +6,15 @@ side; with every process spinning two OpenBLAS threads on a 2-core machine,
 oversubscription made training up to 60x slower. Kernels and subprocesses
 inherit the environment variables; this process is limited with threadpoolctl.
 
-One BLAS kernel: nbval compares the numbers a notebook prints with the stored
-ones, and a trained network's accuracy moves in the third digit when OpenBLAS
-picks another kernel for the processor (SkylakeX sums in another order than
-Haswell). The notebooks were recorded with OpenBLAS's Haswell kernels, which
-every x86-64 processor with AVX2 runs; where the machine sets a core type of
-its own (some processors need one to compute correctly), that one is kept.
+One BLAS kernel: the numbers nbval compares were recorded with OpenBLAS's
+Haswell kernels (minnet_course/blas.py says why and where).
 """
 
-import os
-import platform
+from minnet_course.blas import set_course_environment
 
+set_course_environment()  # before anything loads NumPy: see minnet_course/blas.py
 
-def _has_avx2() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            return any(line.startswith("flags") and " avx2" in line for line in info)
-    except OSError:
-        return False
-
-
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-if platform.machine() in ("x86_64", "AMD64") and _has_avx2():
-    os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
-
-from threadpoolctl import threadpool_limits  # noqa: E402  (after the variables, on purpose)
+from threadpoolctl import threadpool_limits  # noqa: E402  (after the environment, on purpose)
 
 threadpool_limits(1)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .blas import rerun_with_course_environment
 from .findings import format_records, run, select, write_json
 from .grade import grade
 from .notebooks import CourseError
@@ -136,4 +137,6 @@ def run_findings(args) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["findings"]:
+        rerun_with_course_environment()  # the record is comparable only under one BLAS kernel and thread count
     sys.exit(main())

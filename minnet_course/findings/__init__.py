@@ -6,4 +6,4 @@ the experiments. ``python -m minnet_course findings`` runs them; its record,
 """
 
 from . import chapters  # registers the chapters' findings
-from .registry import REGISTRY, Finding, Record, finding, format_records, run, select, write_json
+from .registry import REGISTRY, Finding, Record, finding, format_records, load, run, select, write_json

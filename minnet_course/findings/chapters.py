@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 import minnet
 from minnet import prune as P
 
@@ -16,8 +18,9 @@ def _digits(seed: int):
     return minnet.data.load_digits(rng=seed)  # the seed draws the split
 
 
-def _trained_mlp(sizes, data, seed: int, epochs: int = 25):
-    model = minnet.mlp(sizes, rng=seed)
+def _trained_mlp(sizes, data, seed: int, epochs: int = 25, batchnorm: bool = False):
+    """The chapters' MLP, trained with Adam (lr 1e-3, batch 32); the seed draws its weights and batches."""
+    model = minnet.mlp(sizes, batchnorm=batchnorm, rng=seed)
     minnet.fit(model, data.X_train, data.y_train, epochs=epochs, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
                rng=seed, verbose=False)  # fmt: skip
     return model
@@ -98,8 +101,7 @@ def _schedules_at(final, seed):
     data = _digits(seed)
     X, y = data.X_train, data.y_train
     val = (data.X_val, data.y_val)
-    dense = minnet.mlp([64, 128, 64, 10], rng=seed)
-    minnet.fit(dense, X, y, epochs=20, batch_size=32, optimizer=minnet.Adam(lr=1e-3), rng=seed, verbose=False)
+    dense = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
 
     def optimizer():
         return minnet.Adam(lr=3e-3)
@@ -124,6 +126,7 @@ def _schedules_at(final, seed):
     holds=lambda o: o["iterative"] > o["one-shot"],
     at_least=0.8,
     seeds=10,
+    sides=("iterative", "one-shot"),
 )
 def iterative_beats_one_shot_98(seed):
     return dict(_schedules_at(0.98, seed))
@@ -135,6 +138,7 @@ def iterative_beats_one_shot_98(seed):
     holds=lambda o: o["gradual"] > o["one-shot"],
     at_least=0.8,
     seeds=10,
+    sides=("gradual", "one-shot"),
 )
 def gradual_beats_one_shot_98(seed):
     return dict(_schedules_at(0.98, seed))
@@ -149,3 +153,174 @@ def gradual_beats_one_shot_98(seed):
 )
 def schedules_close_at_90(seed):
     return dict(_schedules_at(0.9, seed))
+
+
+# -- chapter 03: importance scoring ----------------------------------------------------------------
+WEIGHT_SCORES = ("magnitude", "random", "gradient", "Taylor", "OBD", "LAMP")
+UNIT_SCORES = ("unit norm", "mean activation", "APoZ", "Taylor per unit", "BN scale")
+
+
+@functools.lru_cache(maxsize=None)
+def _weight_scores_at_80(seed):
+    """Chapter 03, section 3: validation accuracy of the chapter's MLP after one-shot global pruning of
+    80% of its hidden weights by each weight score, no fine-tuning."""
+    data = _digits(seed)
+    model = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
+    X, y = data.X_train[:256], data.y_train[:256]
+    scores = {
+        "magnitude": P.magnitude_scores(model),
+        "random": P.random_scores(model, rng=seed),
+        "gradient": P.gradient_scores(model, X, y),
+        "Taylor": P.taylor_scores(model, X, y),
+        "OBD": P.obd_scores(model, X, y, batch_size=1),
+        "LAMP": P.lamp_scores(model),
+    }
+    out = {}
+    for label, score in scores.items():
+        pruned = model.copy()
+        P.prune(pruned, sparsity=0.8, scores=score, scope="global")
+        out[label] = minnet.evaluate(pruned, data.X_val, data.y_val).accuracy
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _unit_scores_at(seed):
+    """Chapter 03, section 5: validation accuracy of the chapter's BatchNorm MLP after removing 25% and
+    50% of each hidden layer's neurons by each unit score (random: the mean of 5 draws), no fine-tuning."""
+    data = _digits(seed)
+    model = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20, batchnorm=True)
+    X, y = data.X_train[:256], data.y_train[:256]
+    scores = {
+        "unit norm": P.unit_norm_scores(model),
+        "mean activation": P.mean_activation_scores(model, X),
+        "APoZ": P.apoz_scores(model, X),
+        "Taylor per unit": P.taylor_unit_scores(model, X, y),
+        "BN scale": P.batchnorm_scale_scores(model),
+    }
+    gen = np.random.default_rng(seed)
+    draws = [{i: gen.random(len(s)) for i, s in scores["unit norm"].items()} for _ in range(5)]
+
+    def accuracy(score, fraction):
+        pruned = model.copy()
+        P.prune_units(pruned, amount=fraction, scores=score, scope="local")
+        return minnet.evaluate(pruned, data.X_val, data.y_val).accuracy
+
+    out = {}
+    for fraction in (0.25, 0.5):
+        for label, score in scores.items():
+            out[f"{label} {fraction:.0%}"] = accuracy(score, fraction)
+        out[f"random {fraction:.0%}"] = float(np.mean([accuracy(d, fraction) for d in draws]))
+    return out
+
+
+def _weights80(seed):
+    return dict(_weight_scores_at_80(seed))
+
+
+def _units(seed):
+    return dict(_unit_scores_at(seed))
+
+
+@finding(
+    "ch03",
+    "at 80% without fine-tuning, magnitude pruning keeps over 30 points more accuracy than random",
+    holds=lambda o: o["magnitude"] > o["random"] + 0.3,
+    seeds=10,
+    sides=("magnitude", "random"),
+)
+def magnitude_beats_random_80(seed):
+    return _weights80(seed)
+
+
+@finding(
+    "ch03",
+    "at 80% without fine-tuning, magnitude beats Taylor, which beats the bare gradient",
+    holds=lambda o: o["magnitude"] > o["Taylor"] > o["gradient"],
+    seeds=10,
+    sides=("magnitude", "Taylor", "gradient"),
+)
+def magnitude_taylor_gradient_order_80(seed):
+    return _weights80(seed)
+
+
+@finding(
+    "ch03",
+    "at 80% without fine-tuning, the bare gradient prunes no better than random: within 15 points",
+    holds=lambda o: abs(o["gradient"] - o["random"]) < 0.15,
+    seeds=10,
+    sides=("gradient", "random"),
+)
+def gradient_like_random_80(seed):
+    return _weights80(seed)
+
+
+@finding(
+    "ch03",
+    "at 80% without fine-tuning, OBD and LAMP end within 20 points of magnitude, either way",
+    holds=lambda o: max(abs(o["OBD"] - o["magnitude"]), abs(o["LAMP"] - o["magnitude"])) < 0.2,
+    seeds=10,
+    sides=("magnitude", "OBD", "LAMP"),
+)
+def obd_lamp_near_magnitude_80(seed):
+    return _weights80(seed)
+
+
+@finding(
+    "ch03",
+    "removing 25% of a BatchNorm MLP's neurons by BN scale keeps more accuracy than random ones",
+    holds=lambda o: o["BN scale 25%"] > o["random 25%"],
+    seeds=10,
+    sides=("BN scale 25%", "random 25%"),
+)
+def bn_scale_beats_random_units_25(seed):
+    return _units(seed)
+
+
+@finding(
+    "ch03",
+    "at 25% of the neurons, BN scale is the best of the five unit scores",
+    holds=lambda o: all(o["BN scale 25%"] >= o[f"{s} 25%"] for s in UNIT_SCORES),
+    at_least=0.8,
+    seeds=10,
+    sides=tuple(f"{s} 25%" for s in UNIT_SCORES),
+)
+def bn_scale_best_units_25(seed):
+    return _units(seed)
+
+
+@finding(
+    "ch03",
+    "at 50% of the neurons, BN scale keeps more accuracy than random ones on most seeds",
+    holds=lambda o: o["BN scale 50%"] > o["random 50%"],
+    at_least=0.7,
+    seeds=10,
+    sides=("BN scale 50%", "random 50%"),
+)
+def bn_scale_beats_random_units_50(seed):
+    return _units(seed)
+
+
+@finding(
+    "ch03",
+    "at 25% of the neurons, unit norm, mean activation and Taylor per unit are not distinguishable "
+    "from random: within 10 points of it",
+    seeds=10,
+    holds=lambda o: all(
+        abs(o[f"{s} 25%"] - o["random 25%"]) < 0.1 for s in ("unit norm", "mean activation", "Taylor per unit")
+    ),
+    sides=("unit norm 25%", "mean activation 25%", "Taylor per unit 25%", "random 25%"),
+)
+def unit_scores_like_random_25(seed):
+    return _units(seed)
+
+
+@finding(
+    "ch03",
+    "at 25% of the neurons, APoZ keeps less accuracy than random ones",
+    holds=lambda o: o["APoZ 25%"] < o["random 25%"],
+    at_least=0.8,
+    seeds=10,
+    sides=("APoZ 25%", "random 25%"),
+)
+def apoz_below_random_25(seed):
+    return _units(seed)

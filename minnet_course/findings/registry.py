@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -32,9 +33,18 @@ class Finding:
     holds: Callable[[dict], bool]  # does one seed's outcome support the claim?
     at_least: float  # the share of seeds on which it must hold, in (0, 1]
     seeds: int  # how many seeds by default
+    sides: tuple = ()  # the numbers the claim compares, shown in the table (default: all)
 
 
-def finding(chapter: str, claim: str, *, holds: Callable[[dict], bool], at_least: float = 1.0, seeds: int = 5):
+def finding(
+    chapter: str,
+    claim: str,
+    *,
+    holds: Callable[[dict], bool],
+    at_least: float = 1.0,
+    seeds: int = 5,
+    sides: tuple = (),
+):
     """Register the decorated experiment as ``<chapter>.<function name>``."""
     if not 0 < at_least <= 1:
         raise ValueError(f"at_least must be a share of the seeds in (0, 1], got {at_least!r}")
@@ -45,7 +55,7 @@ def finding(chapter: str, claim: str, *, holds: Callable[[dict], bool], at_least
         name = f"{chapter}.{experiment.__name__}"
         if name in REGISTRY:
             raise ValueError(f"finding {name!r} is registered twice")
-        REGISTRY[name] = Finding(name, claim, experiment, holds, at_least, seeds)
+        REGISTRY[name] = Finding(name, claim, experiment, holds, at_least, seeds, tuple(sides))
         return experiment
 
     return register
@@ -74,7 +84,7 @@ class Record:
 
     def spread(self) -> dict[str, tuple[float, float]]:
         """side -> (mean, standard deviation over the seeds)."""
-        sides = self.outcomes[0].keys() if self.outcomes else ()
+        sides = self.finding.sides or (self.outcomes[0].keys() if self.outcomes else ())
         return {
             side: (
                 statistics.fmean(o[side] for o in self.outcomes),
@@ -121,13 +131,21 @@ def run(findings, *, seeds: int | None = None, first_seed: int = 0, progress: Ca
 
 
 def format_records(records: list[Record]) -> str:
-    """A table: finding, mean ± sd of each side, holds k/N (needed), verdict."""
-    lines = [f"{'finding':<40}{'mean ± sd over the seeds':<74}{'holds':>7}  verdict"]
+    """A table: each finding with how many seeds it held on, then the mean ± sd of each side."""
+    lines = [f"{'finding':<48}{'holds':>7}  verdict", "    mean ± sd over the seeds of what it compares"]
     for r in records:
-        sides = ", ".join(f"{side} {mean:.3f} ± {sd:.3f}" for side, (mean, sd) in r.spread().items())
         verdict = "ok" if r.passed else f"FAILS (needs {r.needed}/{len(r.seeds)})"
-        lines.append(f"{r.finding.name:<40}{sides:<74}{sum(r.held):>4}/{len(r.seeds):<3}  {verdict}")
+        lines.append(f"{r.finding.name:<48}{sum(r.held):>4}/{len(r.seeds):<3}  {verdict}")
+        sides = ", ".join(f"{side} {mean:.3f} ± {sd:.3f}" for side, (mean, sd) in r.spread().items())
+        lines += textwrap.wrap(sides, 116, initial_indent="    ", subsequent_indent="    ")
     return "\n".join(lines)
+
+
+def load(path) -> dict[str, Record]:
+    """The records a run wrote to ``path`` (``write_json``), by name, for registered findings."""
+    with open(path, encoding="utf-8") as record_file:
+        stored = json.load(record_file)
+    return {r["name"]: Record(REGISTRY[r["name"]], r["seeds"], r["outcomes"]) for r in stored if r["name"] in REGISTRY}
 
 
 def write_json(records: list[Record], path) -> None:

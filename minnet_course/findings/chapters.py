@@ -324,3 +324,97 @@ def unit_scores_like_random_25(seed):
 )
 def apoz_below_random_25(seed):
     return _units(seed)
+
+
+# -- chapter 10: trade-offs in practice ------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _tradeoffs(seed):
+    """Chapter 10: the dense MLP (25 epochs), the same pruned early (half of the neurons after 3 epochs,
+    shrunk, 22 more epochs) and unstructured (90% global magnitude, 4 epochs of fine-tuning); test
+    accuracy clean and under noise and rotation at severity 3, and each pruned network's excess error."""
+    data = _digits(seed)
+    dense = _trained_mlp([64, 128, 64, 10], data, seed)
+    early = _trained_mlp([64, 128, 64, 10], data, seed, epochs=3)
+    P.prune_units(early, sparsity=0.5)
+    early = P.shrink(early)
+    minnet.fit(early, data.X_train, data.y_train, epochs=22, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
+               rng=seed + 1, verbose=False)  # fmt: skip
+    unstructured = dense.copy()
+    P.prune(unstructured, sparsity=0.9)
+    minnet.fit(unstructured, data.X_train, data.y_train, epochs=4, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
+               rng=seed + 2, verbose=False)  # fmt: skip
+    tests = {"clean": data.X_test} | {
+        kind: minnet.data.shift(data.X_test, kind, 3, rng=seed + 1) for kind in ("noise", "rotation")
+    }
+    out = {}
+    for name, model in (("dense", dense), ("early", early), ("unstructured", unstructured)):
+        for kind, X in tests.items():
+            out[f"{name} {kind}"] = minnet.evaluate(model, X, data.y_test).accuracy
+    for name in ("early", "unstructured"):
+        for kind in ("noise", "rotation"):
+            out[f"{name} excess {kind}"] = float(
+                P.excess_error(
+                    [out[f"{name} clean"]], [out[f"{name} {kind}"]], out["dense clean"], out[f"dense {kind}"]
+                )[0]
+            )
+    return out
+
+
+def _tradeoff(seed):
+    return dict(_tradeoffs(seed))
+
+
+@finding(
+    "ch10",
+    "half of the neurons removed after 3 of 25 epochs costs at most 2 points of test accuracy",
+    holds=lambda o: o["early clean"] >= o["dense clean"] - 0.02,
+    seeds=10,
+    sides=("dense clean", "early clean"),
+)
+def early_pruning_keeps_accuracy(seed):
+    return _tradeoff(seed)
+
+
+@finding(
+    "ch10",
+    "90% unstructured pruning with 4 epochs of fine-tuning loses between 2 and 7 points of test accuracy",
+    holds=lambda o: 0.02 <= o["dense clean"] - o["unstructured clean"] <= 0.07,
+    seeds=10,
+    sides=("dense clean", "unstructured clean"),
+)
+def unstructured_90_loss(seed):
+    return _tradeoff(seed)
+
+
+@finding(
+    "ch10",
+    "the 90% unstructured network's excess error under noise (severity 3) is positive",
+    holds=lambda o: o["unstructured excess noise"] > 0,
+    seeds=10,
+    sides=("unstructured excess noise",),
+)
+def unstructured_excess_noise(seed):
+    return _tradeoff(seed)
+
+
+@finding(
+    "ch10",
+    "the 90% unstructured network's excess error under rotation (severity 3) is positive on most seeds",
+    holds=lambda o: o["unstructured excess rotation"] > 0,
+    at_least=0.8,
+    seeds=10,
+    sides=("unstructured excess rotation",),
+)
+def unstructured_excess_rotation(seed):
+    return _tradeoff(seed)
+
+
+@finding(
+    "ch10",
+    "the network pruned early has a small excess error under noise and rotation: within 7 points of zero",
+    holds=lambda o: max(abs(o["early excess noise"]), abs(o["early excess rotation"])) < 0.07,
+    seeds=10,
+    sides=("early excess noise", "early excess rotation"),
+)
+def early_excess_small(seed):
+    return _tradeoff(seed)

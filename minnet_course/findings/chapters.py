@@ -418,3 +418,74 @@ def unstructured_excess_rotation(seed):
 )
 def early_excess_small(seed):
     return _tradeoff(seed)
+
+
+# -- chapter 04, section 5: how many weights can go -------------------------------------------------
+SPARSITIES_04 = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
+
+
+@functools.lru_cache(maxsize=None)
+def _sparsity_curve(seed):
+    """Chapter 04, section 5: test accuracy of the chapter's MLP (Adam with weight decay, 25 epochs) after
+    global magnitude pruning to each sparsity, right after pruning and after a 5-epoch fine-tune; and how
+    far each stays within one point of the unpruned network ("reach", on this grid of sparsities)."""
+    data = _digits(seed)
+    reference = minnet.mlp([64, 128, 64, 10], rng=seed)
+    minnet.fit(reference, data.X_train, data.y_train, epochs=25, batch_size=32,
+               optimizer=minnet.Adam(lr=1e-3, weight_decay=1e-2), rng=seed, verbose=False)  # fmt: skip
+    out = {"dense": _accuracy(reference, data)}
+    for s in SPARSITIES_04:
+        pruned = reference.copy()
+        P.prune(pruned, sparsity=s)
+        out[f"one-shot {s:.0%}"] = _accuracy(pruned, data)
+        P.retrain(pruned, data.X_train, data.y_train, strategy="fine_tune", epochs=5, fine_tune_lr=3e-4,
+                  optimizer_factory=lambda: minnet.Adam(lr=1e-3, weight_decay=1e-2), batch_size=32,
+                  rng=seed)  # fmt: skip
+        out[f"fine-tuned {s:.0%}"] = _accuracy(pruned, data)
+    for kind in ("one-shot", "fine-tuned"):
+        within = [s for s in SPARSITIES_04 if out[f"{kind} {s:.0%}"] >= out["dense"] - 0.01]
+        out[f"{kind} reach"] = max(within, default=0.0)
+    return out
+
+
+def _curve(seed):
+    return dict(_sparsity_curve(seed))
+
+
+@finding(
+    "ch04",
+    "with a 5-epoch fine-tune, 80% or more of the hidden weights can go for at most one point of test accuracy",
+    holds=lambda o: o["fine-tuned reach"] >= 0.8,
+    at_least=0.8,
+    seeds=10,
+    sides=("fine-tuned reach", "one-shot reach"),
+)
+def fine_tuned_reach_80(seed):
+    return _curve(seed)
+
+
+@finding(
+    "ch04",
+    "a 5-epoch fine-tune lets more weights go within one point than pruning alone",
+    holds=lambda o: o["fine-tuned reach"] > o["one-shot reach"],
+    seeds=10,
+    sides=("fine-tuned reach", "one-shot reach"),
+)
+def fine_tuning_reaches_further(seed):
+    return _curve(seed)
+
+
+@finding(
+    "ch04",
+    "from 90% on, the fine-tuned network beats the one only pruned, and both fall off a cliff: one-shot loses "
+    "over 10 points at 95%, the fine-tuned one at 98%",
+    holds=lambda o: (
+        all(o[f"fine-tuned {s:.0%}"] >= o[f"one-shot {s:.0%}"] for s in (0.9, 0.95, 0.98))
+        and o["one-shot 95%"] < o["dense"] - 0.1
+        and o["fine-tuned 98%"] < o["dense"] - 0.1
+    ),
+    seeds=10,
+    sides=("dense", "one-shot 95%", "fine-tuned 95%", "fine-tuned 98%"),
+)
+def the_cliff(seed):
+    return _curve(seed)

@@ -489,3 +489,99 @@ def fine_tuning_reaches_further(seed):
 )
 def the_cliff(seed):
     return _curve(seed)
+
+
+# -- chapter 07: retraining after pruning ----------------------------------------------------------
+SPARSITIES_07 = (0.8, 0.9, 0.95, 0.98)
+
+
+@functools.lru_cache(maxsize=None)
+def _strategies(seed):
+    """Chapter 07: the chapter's MLP (64-64-32-10, SGD with a cosine schedule, 10 epochs, snapshots after
+    epochs 0, 1, 2) pruned to each sparsity and retrained 10 epochs by each strategy (rewinding to epoch
+    1); at 98% also weight rewinding to epochs 0 and 2. Test accuracies."""
+    data = _digits(seed)
+
+    def optimizer():
+        return minnet.SGD(lr=0.05, momentum=0.9, schedule=minnet.cosine_schedule(10))
+
+    trained = minnet.mlp([64, 64, 32, 10], rng=seed)
+    snapshots = {k: minnet.Snapshot(epoch=k) for k in (0, 1, 2)}
+    minnet.fit(trained, data.X_train, data.y_train, epochs=10, batch_size=64, optimizer=optimizer(), rng=seed,
+               callbacks=list(snapshots.values()), verbose=False)  # fmt: skip
+
+    def retrained(sparsity, strategy, snapshot):
+        model = trained.copy()
+        P.prune(model, sparsity=sparsity)
+        P.retrain(model, data.X_train, data.y_train, strategy=strategy, epochs=10, optimizer_factory=optimizer,
+                  snapshot=snapshot, rng=seed + 1)  # fmt: skip
+        return _accuracy(model, data)
+
+    out = {
+        f"{strategy} {s:.0%}": retrained(s, strategy, snapshots[1].state)
+        for s in SPARSITIES_07
+        for strategy in P.STRATEGIES
+    }
+    for k in (0, 2):
+        out[f"weight_rewind to epoch {k} 98%"] = retrained(0.98, "weight_rewind", snapshots[k].state)
+    return out
+
+
+def _strategy(seed):
+    return dict(_strategies(seed))
+
+
+def _strategy_spread(o, sparsity):
+    values = [o[f"{name} {sparsity}"] for name in P.STRATEGIES]
+    return max(values) - min(values)
+
+
+@finding(
+    "ch07",
+    "at 95% and 98%, learning-rate rewinding ends above fine-tuning, and weight rewinding above re-initialisation",
+    holds=lambda o: all(
+        o[f"lr_rewind {s}"] > o[f"fine_tune {s}"] and o[f"weight_rewind {s}"] > o[f"reinit {s}"] for s in ("95%", "98%")
+    ),
+    seeds=10,
+    sides=("lr_rewind 98%", "fine_tune 98%", "weight_rewind 98%", "reinit 98%"),
+)
+def rewinding_beats_its_control(seed):
+    return _strategy(seed)
+
+
+@finding(
+    "ch07",
+    "at 98%, re-initialisation ends over 10 points below both rewinding strategies, and over 15 below weight "
+    "rewinding to epoch 0, 1 or 2",
+    holds=lambda o: (
+        o["reinit 98%"] < min(o["lr_rewind 98%"], o["weight_rewind 98%"]) - 0.1
+        and min(o["weight_rewind 98%"], o["weight_rewind to epoch 0 98%"], o["weight_rewind to epoch 2 98%"])
+        > o["reinit 98%"] + 0.15
+    ),
+    seeds=10,
+    sides=("reinit 98%", "weight_rewind to epoch 0 98%", "weight_rewind 98%", "weight_rewind to epoch 2 98%"),
+)
+def reinit_falls_behind_at_98(seed):
+    return _strategy(seed)
+
+
+@finding(
+    "ch07",
+    "at 98%, fine-tuning ends above re-initialisation",
+    holds=lambda o: o["fine_tune 98%"] > o["reinit 98%"],
+    seeds=10,
+    sides=("fine_tune 98%", "reinit 98%"),
+)
+def fine_tune_above_reinit_98(seed):
+    return _strategy(seed)
+
+
+@finding(
+    "ch07",
+    "at 80% the four strategies end within 5 points of each other; at 98% they are further apart",
+    holds=lambda o: _strategy_spread(o, "80%") < 0.05 < _strategy_spread(o, "98%"),
+    seeds=10,
+    sides=tuple(f"{name} 80%" for name in ("fine_tune", "lr_rewind", "weight_rewind", "reinit")),
+)
+def strategies_close_at_80(seed):
+    return _strategy(seed)

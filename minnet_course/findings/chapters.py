@@ -585,3 +585,75 @@ def fine_tune_above_reinit_98(seed):
 )
 def strategies_close_at_80(seed):
     return _strategy(seed)
+
+
+# -- chapter 05: structured against unstructured at equal parameters -------------------------------
+FRACTIONS_05 = (0.25, 0.5, 0.625, 0.75, 0.875)
+
+
+@functools.lru_cache(maxsize=None)
+def _equal_parameters(seed):
+    """Chapter 05, section 4: the chapter's MLP with a fraction of its hidden neurons removed and shrunk,
+    against the same MLP with as many single weights pruned (global magnitude), both fine-tuned 5 epochs.
+    Test accuracies, and the dense network's."""
+    data = _digits(seed)
+    reference = minnet.mlp([64, 128, 64, 10], rng=seed)
+    minnet.fit(reference, data.X_train, data.y_train, epochs=25, batch_size=32,
+               optimizer=minnet.Adam(lr=1e-3, weight_decay=1e-2), rng=seed, verbose=False)  # fmt: skip
+    total = minnet.metrics.count_nonzero(reference)
+    out = {"dense": _accuracy(reference, data)}
+    for f in FRACTIONS_05:
+        structured = reference.copy()
+        P.prune_units(structured, amount=f)
+        structured = P.shrink(structured)
+        unstructured = reference.copy()
+        P.prune(unstructured, amount=total - minnet.metrics.count_parameters(structured))
+        for kind, model in (("structured", structured), ("unstructured", unstructured)):
+            P.retrain(model, data.X_train, data.y_train, strategy="fine_tune", epochs=5, fine_tune_lr=3e-4,
+                      batch_size=32, optimizer_factory=lambda: minnet.Adam(lr=1e-3, weight_decay=1e-2),
+                      rng=seed)  # fmt: skip
+            out[f"{kind} {f:.1%}"] = _accuracy(model, data)
+    return out
+
+
+def _equal(seed):
+    return dict(_equal_parameters(seed))
+
+
+def _gap(o, fraction):
+    return o[f"unstructured {fraction:.1%}"] - o[f"structured {fraction:.1%}"]
+
+
+@finding(
+    "ch05",
+    "at equal parameters after fine-tuning, unstructured pruning is never less accurate than structured from 50% "
+    "of the neurons on, and its lead grows: larger at 87.5% than at 50%",
+    holds=lambda o: all(_gap(o, f) >= 0 for f in FRACTIONS_05[1:]) and _gap(o, 0.875) > _gap(o, 0.5),
+    seeds=10,
+    sides=("structured 50.0%", "unstructured 50.0%", "structured 87.5%", "unstructured 87.5%"),
+)
+def unstructured_never_worse_from_50(seed):
+    return _equal(seed)
+
+
+@finding(
+    "ch05",
+    "with 87.5% of the neurons removed, unstructured pruning at equal parameters leads by over 10 points",
+    holds=lambda o: _gap(o, 0.875) > 0.1,
+    at_least=0.8,
+    seeds=10,
+    sides=("structured 87.5%", "unstructured 87.5%"),
+)
+def unstructured_far_ahead_at_87(seed):
+    return _equal(seed)
+
+
+@finding(
+    "ch05",
+    "half of the neurons removed and fine-tuned 5 epochs costs at most 3 points of test accuracy",
+    holds=lambda o: o["structured 50.0%"] >= o["dense"] - 0.03,
+    seeds=10,
+    sides=("dense", "structured 50.0%"),
+)
+def half_the_neurons_cost_little(seed):
+    return _equal(seed)

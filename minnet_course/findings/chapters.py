@@ -657,3 +657,79 @@ def unstructured_far_ahead_at_87(seed):
 )
 def half_the_neurons_cost_little(seed):
     return _equal(seed)
+
+
+# -- chapter 09: the capstone's sensitivity scan ---------------------------------------------------
+WEIGHT_FRACTIONS_09 = (0.25, 0.5, 0.7, 0.8, 0.9, 0.95)
+UNIT_FRACTIONS_09 = (0.25, 0.5, 0.625, 0.75, 0.875)
+LAYERS_09 = {0: "conv 0", 3: "conv 3", 8: "dense 8", 10: "output 10"}
+
+
+@functools.lru_cache(maxsize=None)
+def _sensitivity(seed):
+    """Chapter 09, section 2: the small CNN with BatchNorm (10 epochs), one layer pruned at a time without
+    fine-tuning: validation accuracy per fraction of its weights (every layer) or of its units (filters
+    ranked by BatchNorm scale, Dense neurons by L2 norm; not the output layer)."""
+    data = minnet.data.load_digits(as_images=True, rng=seed)
+    dense = minnet.small_cnn(batchnorm=True, rng=seed)
+    minnet.fit(dense, data.X_train, data.y_train, epochs=10, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
+               rng=seed, verbose=False)  # fmt: skip
+
+    def val(model):
+        return minnet.evaluate(model, data.X_val, data.y_val).accuracy
+
+    out = {"dense": val(dense)}
+    for i, name in LAYERS_09.items():
+        for f in WEIGHT_FRACTIONS_09:
+            model = dense.copy()
+            P.prune(model, sparsity=f, names=[f"{i}.W"])
+            out[f"{name} weights {f:.0%}"] = val(model)
+        if i == 10:
+            continue
+        for f in UNIT_FRACTIONS_09:
+            model = dense.copy()
+            P.prune_units(model, sparsity=f, layers=[i], scores="bn_scale" if i in (0, 3) else None)
+            out[f"{name} units {f:.1%}"] = val(model)
+    return out
+
+
+def _scan(seed):
+    return dict(_sensitivity(seed))
+
+
+@finding(
+    "ch09",
+    "dense 8 takes weight pruning best: 70% of its weights cost at most 3 points without fine-tuning, and at "
+    "90% it keeps the most accuracy of the four layers",
+    holds=lambda o: (
+        o["dense 8 weights 70%"] >= o["dense"] - 0.03
+        and o["dense 8 weights 90%"] >= max(o[f"{name} weights 90%"] for name in LAYERS_09.values())
+    ),
+    seeds=10,
+    sides=("dense", "dense 8 weights 70%", "dense 8 weights 90%", "conv 3 weights 90%"),
+)
+def dense_8_takes_weight_pruning_best(seed):
+    return _scan(seed)
+
+
+@finding(
+    "ch09",
+    "with 80% of one layer's weights pruned, the layer whose loss is largest is conv 0 or the output layer",
+    holds=lambda o: min(LAYERS_09.values(), key=lambda name: o[f"{name} weights 80%"]) in ("conv 0", "output 10"),
+    seeds=10,
+    sides=tuple(f"{name} weights 80%" for name in LAYERS_09.values()),
+)
+def first_layer_or_output_most_sensitive(seed):
+    return _scan(seed)
+
+
+@finding(
+    "ch09",
+    "removing half of the filters costs less accuracy in conv 3 (ranked by BatchNorm scale) than in conv 0",
+    holds=lambda o: o["conv 3 units 50.0%"] > o["conv 0 units 50.0%"],
+    at_least=0.8,
+    seeds=10,
+    sides=("conv 3 units 50.0%", "conv 0 units 50.0%"),
+)
+def conv_3_filters_gentler_than_conv_0(seed):
+    return _scan(seed)

@@ -856,3 +856,51 @@ def hidden_layers_separate_spirals(seed):
         out[f"{name} train"] = minnet.evaluate(model, spirals.X_train, spirals.y_train).accuracy
         out[f"{name} test"] = minnet.evaluate(model, spirals.X_test, spirals.y_test).accuracy
     return out
+
+
+# -- chapter 11: structured pruning of a ResNet ----------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _resnet_groups(seed):
+    """Chapter 11, section 4: the small ResNet (16-32 channels, 6 epochs) with half of every dependency
+    group removed, or only of the groups inside the blocks, shrunk and fine-tuned 3 epochs. Test accuracies."""
+    data = _digits(seed).as_images()
+
+    def train(model, epochs, lr, batch_size):
+        minnet.fit(model, data.X_train, data.y_train, epochs=epochs, batch_size=batch_size,
+                   optimizer=minnet.Adam(lr=lr), rng=seed, verbose=False)  # fmt: skip
+
+    dense = minnet.small_resnet(channels=(16, 32), rng=seed)
+    train(dense, 6, 3e-3, 64)
+    every = dense.copy()
+    P.prune_units(every, amount=0.5)
+    inside = dense.copy()
+    P.prune_groups(inside, amount=0.5, groups=[g for g in P.dependency_groups(inside) if not g.coupled])
+    out = {"dense": _accuracy(dense, data)}
+    for name, model in (("every group", every), ("inside the blocks", inside)):
+        small = P.shrink(model)
+        train(small, 3, 1e-3, 32)
+        out[name] = _accuracy(small, data)
+    return out
+
+
+@finding(
+    "ch11",
+    "after 3 epochs of fine-tuning, removing half of every group (the residual streams too) loses more test "
+    "accuracy than removing half of the units inside the blocks",
+    holds=lambda o: o["every group"] < o["inside the blocks"],
+    at_least=0.8,
+    seeds=5,
+)
+def streams_cost_more_after_3_epochs(seed):
+    return dict(_resnet_groups(seed))
+
+
+@finding(
+    "ch11",
+    "after 3 epochs of fine-tuning, the ResNet with half of the units inside its blocks removed is within 5 "
+    "points of the dense one",
+    holds=lambda o: o["inside the blocks"] >= o["dense"] - 0.05,
+    seeds=5,
+)
+def inside_the_blocks_costs_little(seed):
+    return dict(_resnet_groups(seed))

@@ -190,10 +190,7 @@ def from_torch(module) -> Sequential:
     mask keeps at zero. A child minnet cannot represent gets a TypeError or
     ValueError naming it.
     """
-    if not isinstance(module, nn.Sequential):
-        raise TypeError(f"from_torch: module must be a torch.nn.Sequential, got {type(module).__name__}")
-    model = Sequential(*(_layer_from_torch(child, name) for name, child in module.named_children()))
-    return model.train(module.training)
+    return _sequential_from_torch(module, "").train(module.training)
 
 
 def _unsupported(where: str, child, why: str) -> ValueError:
@@ -296,9 +293,12 @@ def _weighted_layer_from_torch(child, where: str):
 
 
 def _sequential_from_torch(module, where: str) -> Sequential:
+    """``module`` (a torch Sequential at path ``where``, "" for the top) as a minnet Sequential."""
     if not isinstance(module, nn.Sequential):
-        raise TypeError(f"from_torch: module {where} must be a torch.nn.Sequential, got {type(module).__name__}")
-    return Sequential(*(_layer_from_torch(child, f"{where}.{name}") for name, child in module.named_children()))
+        what = f"module {where}" if where else "module"
+        raise TypeError(f"from_torch: {what} must be a torch.nn.Sequential, got {type(module).__name__}")
+    prefix = f"{where}." if where else ""
+    return Sequential(*(_layer_from_torch(child, prefix + name) for name, child in module.named_children()))
 
 
 def _read_parameters(layer, child) -> None:

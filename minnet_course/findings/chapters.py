@@ -1,4 +1,7 @@
-"""The findings of the chapters, one small experiment each (see ``registry``)."""
+"""The findings of the chapters, one small experiment each (see ``registry``).
+
+Several findings read one experiment (its numbers for one seed), so the experiments are
+cached per seed; ``registry.run`` copies what they return."""
 
 from __future__ import annotations
 
@@ -94,7 +97,7 @@ def iterative_vs_one_shot_95(seed):
     return {"one-shot": one_shot, "iterative": _accuracy(iterative, data)}
 
 
-@functools.lru_cache(maxsize=None)  # two findings read the same runs
+@functools.lru_cache(maxsize=None)
 def _schedules_at(final, seed):
     """Chapter 06, section 4: one-shot, iterative and gradual pruning of the chapter's MLP to
     ``final`` sparsity, each with 12 epochs of training; their test accuracies."""
@@ -129,7 +132,7 @@ def _schedules_at(final, seed):
     sides=("iterative", "one-shot"),
 )
 def iterative_beats_one_shot_98(seed):
-    return dict(_schedules_at(0.98, seed))
+    return _schedules_at(0.98, seed)
 
 
 @finding(
@@ -141,7 +144,7 @@ def iterative_beats_one_shot_98(seed):
     sides=("gradual", "one-shot"),
 )
 def gradual_beats_one_shot_98(seed):
-    return dict(_schedules_at(0.98, seed))
+    return _schedules_at(0.98, seed)
 
 
 @finding(
@@ -152,11 +155,10 @@ def gradual_beats_one_shot_98(seed):
     seeds=10,
 )
 def schedules_close_at_90(seed):
-    return dict(_schedules_at(0.9, seed))
+    return _schedules_at(0.9, seed)
 
 
 # -- chapter 03: importance scoring ----------------------------------------------------------------
-WEIGHT_SCORES = ("magnitude", "random", "gradient", "Taylor", "OBD", "LAMP")
 UNIT_SCORES = ("unit norm", "mean activation", "APoZ", "Taylor per unit", "BN scale")
 
 
@@ -213,14 +215,6 @@ def _unit_scores_at(seed):
     return out
 
 
-def _weights80(seed):
-    return dict(_weight_scores_at_80(seed))
-
-
-def _units(seed):
-    return dict(_unit_scores_at(seed))
-
-
 @finding(
     "ch03",
     "at 80% without fine-tuning, magnitude pruning keeps over 30 points more accuracy than random",
@@ -229,7 +223,7 @@ def _units(seed):
     sides=("magnitude", "random"),
 )
 def magnitude_beats_random_80(seed):
-    return _weights80(seed)
+    return _weight_scores_at_80(seed)
 
 
 @finding(
@@ -240,7 +234,7 @@ def magnitude_beats_random_80(seed):
     sides=("magnitude", "Taylor", "gradient"),
 )
 def magnitude_taylor_gradient_order_80(seed):
-    return _weights80(seed)
+    return _weight_scores_at_80(seed)
 
 
 @finding(
@@ -251,7 +245,7 @@ def magnitude_taylor_gradient_order_80(seed):
     sides=("gradient", "random"),
 )
 def gradient_like_random_80(seed):
-    return _weights80(seed)
+    return _weight_scores_at_80(seed)
 
 
 @finding(
@@ -262,7 +256,7 @@ def gradient_like_random_80(seed):
     sides=("magnitude", "OBD", "LAMP"),
 )
 def obd_lamp_near_magnitude_80(seed):
-    return _weights80(seed)
+    return _weight_scores_at_80(seed)
 
 
 @finding(
@@ -273,7 +267,7 @@ def obd_lamp_near_magnitude_80(seed):
     sides=("BN scale 25%", "random 25%"),
 )
 def bn_scale_beats_random_units_25(seed):
-    return _units(seed)
+    return _unit_scores_at(seed)
 
 
 @finding(
@@ -285,7 +279,7 @@ def bn_scale_beats_random_units_25(seed):
     sides=tuple(f"{s} 25%" for s in UNIT_SCORES),
 )
 def bn_scale_best_units_25(seed):
-    return _units(seed)
+    return _unit_scores_at(seed)
 
 
 @finding(
@@ -297,7 +291,7 @@ def bn_scale_best_units_25(seed):
     sides=("BN scale 50%", "random 50%"),
 )
 def bn_scale_beats_random_units_50(seed):
-    return _units(seed)
+    return _unit_scores_at(seed)
 
 
 @finding(
@@ -311,7 +305,7 @@ def bn_scale_beats_random_units_50(seed):
     sides=("unit norm 25%", "mean activation 25%", "Taylor per unit 25%", "random 25%"),
 )
 def unit_scores_like_random_25(seed):
-    return _units(seed)
+    return _unit_scores_at(seed)
 
 
 @finding(
@@ -323,7 +317,7 @@ def unit_scores_like_random_25(seed):
     sides=("APoZ 25%", "random 25%"),
 )
 def apoz_below_random_25(seed):
-    return _units(seed)
+    return _unit_scores_at(seed)
 
 
 # -- chapter 10: trade-offs in practice ------------------------------------------------------------
@@ -360,10 +354,6 @@ def _tradeoffs(seed):
     return out
 
 
-def _tradeoff(seed):
-    return dict(_tradeoffs(seed))
-
-
 @finding(
     "ch10",
     "half of the neurons removed after 3 of 25 epochs costs at most 2 points of test accuracy",
@@ -372,7 +362,7 @@ def _tradeoff(seed):
     sides=("dense clean", "early clean"),
 )
 def early_pruning_keeps_accuracy(seed):
-    return _tradeoff(seed)
+    return _tradeoffs(seed)
 
 
 @finding(
@@ -383,7 +373,7 @@ def early_pruning_keeps_accuracy(seed):
     sides=("dense clean", "unstructured clean"),
 )
 def unstructured_90_loss(seed):
-    return _tradeoff(seed)
+    return _tradeoffs(seed)
 
 
 @finding(
@@ -394,7 +384,7 @@ def unstructured_90_loss(seed):
     sides=("unstructured excess noise",),
 )
 def unstructured_excess_noise(seed):
-    return _tradeoff(seed)
+    return _tradeoffs(seed)
 
 
 @finding(
@@ -406,7 +396,7 @@ def unstructured_excess_noise(seed):
     sides=("unstructured excess rotation",),
 )
 def unstructured_excess_rotation(seed):
-    return _tradeoff(seed)
+    return _tradeoffs(seed)
 
 
 @finding(
@@ -417,7 +407,7 @@ def unstructured_excess_rotation(seed):
     sides=("early excess noise", "early excess rotation"),
 )
 def early_excess_small(seed):
-    return _tradeoff(seed)
+    return _tradeoffs(seed)
 
 
 # -- chapter 04, section 5: how many weights can go -------------------------------------------------
@@ -448,10 +438,6 @@ def _sparsity_curve(seed):
     return out
 
 
-def _curve(seed):
-    return dict(_sparsity_curve(seed))
-
-
 @finding(
     "ch04",
     "with a 5-epoch fine-tune, 80% or more of the hidden weights can go for at most one point of test accuracy",
@@ -461,7 +447,7 @@ def _curve(seed):
     sides=("fine-tuned reach", "one-shot reach"),
 )
 def fine_tuned_reach_80(seed):
-    return _curve(seed)
+    return _sparsity_curve(seed)
 
 
 @finding(
@@ -472,7 +458,7 @@ def fine_tuned_reach_80(seed):
     sides=("fine-tuned reach", "one-shot reach"),
 )
 def fine_tuning_reaches_further(seed):
-    return _curve(seed)
+    return _sparsity_curve(seed)
 
 
 @finding(
@@ -488,7 +474,7 @@ def fine_tuning_reaches_further(seed):
     sides=("dense", "one-shot 95%", "fine-tuned 95%", "fine-tuned 98%"),
 )
 def the_cliff(seed):
-    return _curve(seed)
+    return _sparsity_curve(seed)
 
 
 # -- chapter 07: retraining after pruning ----------------------------------------------------------
@@ -527,10 +513,6 @@ def _strategies(seed):
     return out
 
 
-def _strategy(seed):
-    return dict(_strategies(seed))
-
-
 def _strategy_spread(o, sparsity):
     values = [o[f"{name} {sparsity}"] for name in P.STRATEGIES]
     return max(values) - min(values)
@@ -546,7 +528,7 @@ def _strategy_spread(o, sparsity):
     sides=("lr_rewind 98%", "fine_tune 98%", "weight_rewind 98%", "reinit 98%"),
 )
 def rewinding_beats_its_control(seed):
-    return _strategy(seed)
+    return _strategies(seed)
 
 
 @finding(
@@ -562,7 +544,7 @@ def rewinding_beats_its_control(seed):
     sides=("reinit 98%", "weight_rewind to epoch 0 98%", "weight_rewind 98%", "weight_rewind to epoch 2 98%"),
 )
 def reinit_falls_behind_at_98(seed):
-    return _strategy(seed)
+    return _strategies(seed)
 
 
 @finding(
@@ -573,7 +555,7 @@ def reinit_falls_behind_at_98(seed):
     sides=("fine_tune 98%", "reinit 98%"),
 )
 def fine_tune_above_reinit_98(seed):
-    return _strategy(seed)
+    return _strategies(seed)
 
 
 @finding(
@@ -584,7 +566,7 @@ def fine_tune_above_reinit_98(seed):
     sides=tuple(f"{name} 80%" for name in ("fine_tune", "lr_rewind", "weight_rewind", "reinit")),
 )
 def strategies_close_at_80(seed):
-    return _strategy(seed)
+    return _strategies(seed)
 
 
 # -- chapter 05: structured against unstructured at equal parameters -------------------------------
@@ -616,10 +598,6 @@ def _equal_parameters(seed):
     return out
 
 
-def _equal(seed):
-    return dict(_equal_parameters(seed))
-
-
 def _gap(o, fraction):
     return o[f"unstructured {fraction:.1%}"] - o[f"structured {fraction:.1%}"]
 
@@ -633,7 +611,7 @@ def _gap(o, fraction):
     sides=("structured 50.0%", "unstructured 50.0%", "structured 87.5%", "unstructured 87.5%"),
 )
 def unstructured_never_worse_from_50(seed):
-    return _equal(seed)
+    return _equal_parameters(seed)
 
 
 @finding(
@@ -645,7 +623,7 @@ def unstructured_never_worse_from_50(seed):
     sides=("structured 87.5%", "unstructured 87.5%"),
 )
 def unstructured_far_ahead_at_87(seed):
-    return _equal(seed)
+    return _equal_parameters(seed)
 
 
 @finding(
@@ -656,7 +634,7 @@ def unstructured_far_ahead_at_87(seed):
     sides=("dense", "structured 50.0%"),
 )
 def half_the_neurons_cost_little(seed):
-    return _equal(seed)
+    return _equal_parameters(seed)
 
 
 # -- chapter 09: the capstone's sensitivity scan ---------------------------------------------------
@@ -693,10 +671,6 @@ def _sensitivity(seed):
     return out
 
 
-def _scan(seed):
-    return dict(_sensitivity(seed))
-
-
 @finding(
     "ch09",
     "dense 8 takes weight pruning best: 70% of its weights cost at most 3 points without fine-tuning, and at "
@@ -709,7 +683,7 @@ def _scan(seed):
     sides=("dense", "dense 8 weights 70%", "dense 8 weights 90%", "conv 3 weights 90%"),
 )
 def dense_8_takes_weight_pruning_best(seed):
-    return _scan(seed)
+    return _sensitivity(seed)
 
 
 @finding(
@@ -720,7 +694,7 @@ def dense_8_takes_weight_pruning_best(seed):
     sides=tuple(f"{name} weights 80%" for name in LAYERS_09.values()),
 )
 def first_layer_or_output_most_sensitive(seed):
-    return _scan(seed)
+    return _sensitivity(seed)
 
 
 @finding(
@@ -732,7 +706,7 @@ def first_layer_or_output_most_sensitive(seed):
     sides=("conv 3 units 50.0%", "conv 0 units 50.0%"),
 )
 def conv_3_filters_gentler_than_conv_0(seed):
-    return _scan(seed)
+    return _sensitivity(seed)
 
 
 # -- chapter 02: the accuracy-cost trade-off -------------------------------------------------------
@@ -758,10 +732,6 @@ def _widths(seed):
     return out
 
 
-def _width(seed):
-    return dict(_widths(seed))
-
-
 @finding(
     "ch02",
     "width matters a lot at first and little after 32: from 2 to 512 neurons test accuracy rises by over 30 "
@@ -771,7 +741,7 @@ def _width(seed):
     sides=("test 2", "test 32", "test 512"),
 )
 def accuracy_saturates_with_width(seed):
-    return _width(seed)
+    return _widths(seed)
 
 
 @finding(
@@ -782,7 +752,7 @@ def accuracy_saturates_with_width(seed):
     sides=("best width", "cheapest width", "MAC saving"),
 )
 def a_smaller_width_is_nearly_as_good(seed):
-    return _width(seed)
+    return _widths(seed)
 
 
 # -- chapter 01: training --------------------------------------------------------------------------
@@ -825,7 +795,7 @@ def _training(seed):
     sides=("SGD loss", "momentum loss", "Adam loss", "SGD test"),
 )
 def momentum_and_adam_beat_sgd(seed):
-    return dict(_training(seed))
+    return _training(seed)
 
 
 @finding(
@@ -836,7 +806,7 @@ def momentum_and_adam_beat_sgd(seed):
     sides=("mini-batch val", "full-batch val"),
 )
 def mini_batches_beat_one_full_batch(seed):
-    return dict(_training(seed))
+    return _training(seed)
 
 
 @finding(
@@ -892,7 +862,7 @@ def _resnet_groups(seed):
     seeds=5,
 )
 def streams_cost_more_after_3_epochs(seed):
-    return dict(_resnet_groups(seed))
+    return _resnet_groups(seed)
 
 
 @finding(
@@ -903,4 +873,4 @@ def streams_cost_more_after_3_epochs(seed):
     seeds=5,
 )
 def inside_the_blocks_costs_little(seed):
-    return dict(_resnet_groups(seed))
+    return _resnet_groups(seed)

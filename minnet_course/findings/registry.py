@@ -123,6 +123,7 @@ def run(findings, *, seeds: int | None = None, first_seed: int = 0, progress: Ca
         n = f.seeds if seeds is None else seeds
         record = Record(f, list(range(first_seed, first_seed + n)))
         for seed in record.seeds:
+            # a copy: experiments shared by several findings are cached
             record.outcomes.append({side: float(value) for side, value in f.experiment(seed).items()})
             if progress is not None:
                 progress(f.name, seed)

@@ -6,6 +6,7 @@ cached per seed; ``registry.run`` copies what they return."""
 from __future__ import annotations
 
 import functools
+import statistics
 
 import numpy as np
 
@@ -874,3 +875,218 @@ def streams_cost_more_after_3_epochs(seed):
 )
 def inside_the_blocks_costs_little(seed):
     return _resnet_groups(seed)
+
+
+# -- chapter 08: beyond test accuracy --------------------------------------------------------------
+SPARSITIES_08 = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97)
+PHOTOMETRIC = ("noise", "blur", "contrast")
+
+
+def augmented(X, y, kinds, rng):
+    """Chapter 08's augmentation: the training set plus one shifted copy, each digit of the copy
+    under a random kind (from ``kinds``) at a random severity 1-5. Returns (2N, D) images and (2N,) labels."""
+    gen = np.random.default_rng(rng)
+    kind_of = gen.integers(len(kinds), size=len(X))
+    severity_of = gen.integers(1, 6, size=len(X))
+    copy = X.copy()
+    for k, kind in enumerate(kinds):
+        for severity in range(1, 6):
+            rows = (kind_of == k) & (severity_of == severity)
+            copy[rows] = minnet.data.shift(X[rows], kind, severity, rng=gen)
+    return np.concatenate([X, copy]), np.concatenate([y, y])
+
+
+@functools.lru_cache(maxsize=None)
+def _beyond_accuracy(seed):
+    """Chapter 08: the MLP trained on clean digits, pruned (global magnitude) to each of SPARSITIES_08 and
+    fine-tuned (the same number of Adam steps) on clean, photometric-augmented or all-shift-augmented
+    digits; judged on the 630 held-out digits, clean and in five shifted copies per kind at severity 3.
+    Returns recipe -> data name -> predictions, (sparsities, N); and the held-out sets by name."""
+    data = _digits(seed)
+    X_held = np.concatenate([data.X_val, data.X_test])
+    y_held = np.concatenate([data.y_val, data.y_test])
+    tests = {"clean": (X_held, y_held)}
+    X_tiled, y_tiled = np.concatenate([X_held] * 5), np.concatenate([y_held] * 5)
+    for kind in minnet.data.SHIFTS:
+        tests[kind] = (minnet.data.shift(X_tiled, kind, 3, rng=seed + 1), y_tiled)
+    dense = _trained_mlp([64, 128, 64, 10], data, seed)
+    recipes = {
+        "clean": (data.X_train, data.y_train),
+        "photometric": augmented(data.X_train, data.y_train, PHOTOMETRIC, rng=seed + 1),
+        "all shifts": augmented(data.X_train, data.y_train, tuple(minnet.data.SHIFTS), rng=seed + 1),
+    }
+    predictions = {}
+    for recipe, (X, y) in recipes.items():
+        epochs = round(6 * len(data.X_train) / len(X))
+        per_data = {name: [] for name in tests}
+        for sparsity in SPARSITIES_08:
+            model = dense.copy()
+            if sparsity > 0:
+                P.prune(model, sparsity=sparsity)
+                minnet.fit(model, X, y, epochs=epochs, batch_size=32, optimizer=minnet.Adam(lr=5e-4), rng=seed,
+                           verbose=False)  # fmt: skip
+            for name, (X_test, _) in tests.items():
+                per_data[name].append(model.predict(X_test))
+        predictions[recipe] = {name: np.array(p) for name, p in per_data.items()}
+    logits = np.sort(dense.inference(X_held), axis=1)
+    return predictions, tests, logits[:, -1] - logits[:, -2]
+
+
+def _cost_at_80(seed, recipe):
+    """data name -> accuracy points the recipe's 80%-sparse network lost against the dense one, on that data."""
+    predictions, tests, _ = _beyond_accuracy(seed)
+    i = SPARSITIES_08.index(0.8)
+    dense = predictions["clean"]  # row 0 of every recipe is the same unpruned network
+    return {name: 100 * float(np.mean(dense[name][0] == y) - np.mean(predictions[recipe][name][i] == y))
+            for name, (_, y) in tests.items()}  # fmt: skip
+
+
+def _shift_gap(cost):
+    return statistics.fmean(cost[k] for k in minnet.data.SHIFTS) - cost["clean"]
+
+
+@finding(
+    "ch08",
+    "fine-tuned on clean digits, an 80%-sparse network loses more accuracy under noise than on clean digits "
+    "(a positive excess error), on at least 9 seeds in 10",
+    holds=lambda o: o["noise"] > o["clean"],
+    at_least=0.9,
+    seeds=20,
+)
+def noise_costs_more_at_80(seed):
+    cost = _cost_at_80(seed, "clean")
+    return {"clean": cost["clean"], "noise": cost["noise"]}
+
+
+@finding(
+    "ch08",
+    "fine-tuned on clean digits, an 80%-sparse network loses more accuracy on the six shifts (their mean) than "
+    "on clean digits, on at least 3 seeds in 5",
+    holds=lambda o: o["shifts - clean"] > 0,
+    at_least=0.6,
+    seeds=20,
+)
+def shifts_cost_more_at_80(seed):
+    return {"shifts - clean": _shift_gap(_cost_at_80(seed, "clean"))}
+
+
+@finding(
+    "ch08",
+    "at a budget of half a point, the mean prune potential over the six shifts is below the clean potential "
+    "(fine-tuned on clean digits), on at least 3 seeds in 5",
+    holds=lambda o: o["shifts"] < o["clean"],
+    at_least=0.6,
+    seeds=20,
+)
+def shift_potential_below_clean(seed):
+    predictions, tests, _ = _beyond_accuracy(seed)
+    potential = {}
+    for name, (_, y) in tests.items():
+        accuracy = (predictions["clean"][name] == y).mean(axis=1)
+        potential[name] = P.prune_potential(SPARSITIES_08, accuracy, accuracy[0], budget=0.005)
+    return {"clean": potential["clean"], "shifts": statistics.fmean(potential[k] for k in minnet.data.SHIFTS)}
+
+
+@finding(
+    "ch08",
+    "at 80%, the share of the dense network's correct digits that pruning forgets is more than twice the clean "
+    "share under noise and more than three times under rotation, on at least 9 seeds in 10",
+    holds=lambda o: o["noise"] > 2 * o["clean"] and o["rotation"] > 3 * o["clean"],
+    at_least=0.9,
+    seeds=20,
+)
+def shifted_digits_forgotten_more(seed):
+    predictions, tests, _ = _beyond_accuracy(seed)
+    i = SPARSITIES_08.index(0.8)
+    out = {}
+    for name in ("clean", "noise", "rotation"):
+        p, y = predictions["clean"][name], tests[name][1]
+        out[name] = len(P.forgotten_examples(p[0], p[i], y)) / np.count_nonzero(p[0] == y)
+    return out
+
+
+@finding(
+    "ch08",
+    "the clean digits pruning to 80% forgets are ones the dense network was unsure of: their median margin "
+    "(top logit minus runner-up) is under half the median over all the digits it gets right, on every seed",
+    holds=lambda o: o["forgotten"] < 0.5 * o["right"],
+    seeds=20,
+)
+def forgotten_digits_have_small_margins(seed):
+    predictions, tests, margin = _beyond_accuracy(seed)
+    p, y = predictions["clean"]["clean"], tests["clean"][1]
+    forgotten = P.forgotten_examples(p[0], p[SPARSITIES_08.index(0.8)], y)
+    return {"forgotten": float(np.median(margin[forgotten])), "right": float(np.median(margin[p[0] == y]))}
+
+
+@finding(
+    "ch08",
+    "at 80%, more clean predictions change than the net accuracy change shows, on at least 4 seeds in 5",
+    holds=lambda o: o["changed"] > o["net change"],
+    at_least=0.8,
+    seeds=20,
+)
+def accuracy_hides_changed_predictions(seed):
+    predictions, tests, _ = _beyond_accuracy(seed)
+    p, y = predictions["clean"]["clean"], tests["clean"][1]
+    i = SPARSITIES_08.index(0.8)
+    return {"changed": np.count_nonzero(p[0] != p[i]), "net change": abs(np.sum(p[0] == y) - np.sum(p[i] == y))}
+
+
+@finding(
+    "ch08",
+    "fine-tuning on photometric-augmented digits makes the 80%-sparse network lose less under blur than "
+    "fine-tuning on clean digits, on at least 3 seeds in 5",
+    holds=lambda o: o["photometric"] < o["clean"],
+    at_least=0.6,
+    seeds=20,
+)
+def photometric_helps_blur(seed):
+    return {recipe: _cost_at_80(seed, recipe)["blur"] for recipe in ("clean", "photometric")}
+
+
+@finding(
+    "ch08",
+    "photometric augmentation does not measurably change what the 80%-sparse network loses under noise: "
+    "within 1.5 points either way, on every seed",
+    holds=lambda o: abs(o["photometric"] - o["clean"]) < 1.5,
+    seeds=20,
+)
+def photometric_leaves_noise(seed):
+    return {recipe: _cost_at_80(seed, recipe)["noise"] for recipe in ("clean", "photometric")}
+
+
+@finding(
+    "ch08",
+    "fine-tuning on all-shift-augmented digits makes the 80%-sparse network lose less under rotation than "
+    "fine-tuning on clean digits, on at least 9 seeds in 10",
+    holds=lambda o: o["all shifts"] < o["clean"],
+    at_least=0.9,
+    seeds=20,
+)
+def all_shift_augmentation_helps_rotation(seed):
+    return {recipe: _cost_at_80(seed, recipe)["rotation"] for recipe in ("clean", "all shifts")}
+
+
+@finding(
+    "ch08",
+    "with all shifts in the fine-tuning data, the extra loss of the 80%-sparse network on the shifts (their "
+    "mean, over the clean loss) is smaller than with clean fine-tuning, on at least 4 seeds in 5",
+    holds=lambda o: o["all shifts"] < o["clean"],
+    at_least=0.8,
+    seeds=20,
+)
+def all_shift_augmentation_closes_the_gap(seed):
+    return {recipe: _shift_gap(_cost_at_80(seed, recipe)) for recipe in ("clean", "all shifts")}
+
+
+@finding(
+    "ch08",
+    "augmentation has a price on clean digits: the 80%-sparse network fine-tuned on all shifts loses more "
+    "clean accuracy than the one fine-tuned on clean digits, on at least 3 seeds in 5",
+    holds=lambda o: o["all shifts"] > o["clean"],
+    at_least=0.6,
+    seeds=20,
+)
+def augmentation_costs_clean_accuracy(seed):
+    return {recipe: _cost_at_80(seed, recipe)["clean"] for recipe in ("clean", "all shifts")}

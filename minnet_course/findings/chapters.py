@@ -1090,3 +1090,51 @@ def all_shift_augmentation_closes_the_gap(seed):
 )
 def augmentation_costs_clean_accuracy(seed):
     return {recipe: _cost_at_80(seed, recipe)["clean"] for recipe in ("clean", "all shifts")}
+
+
+# -- chapter 12: deployment ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _deployed(seed):
+    """Chapter 12, section 5: the 64-256-256-10 MLP (10 epochs), masked 90% or shrunk to a quarter of its
+    hidden units, each fine-tuned 3 epochs; test accuracies."""
+    data = _digits(seed)
+
+    def fit(model):
+        minnet.fit(model, data.X_train, data.y_train, epochs=3, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
+                   rng=seed, verbose=False)  # fmt: skip
+        return model
+
+    dense = _trained_mlp([64, 256, 256, 10], data, seed, epochs=10)
+    masked = dense.copy()
+    P.prune(masked, 0.9)
+    shrunk = dense.copy()
+    P.prune_units(shrunk, 0.75)
+    return {
+        "dense": _accuracy(dense, data),
+        "masked 90%": _accuracy(fit(masked), data),
+        "shrunk 75%": _accuracy(fit(P.shrink(shrunk)), data),
+    }
+
+
+@finding(
+    "ch12",
+    "after 3 epochs of fine-tuning, the MLP with three quarters of its hidden units removed (8,970 parameters) "
+    "has lost more test accuracy than the one with 90% of its weights masked (about 11,300 nonzero), on at "
+    "least 4 seeds in 5",
+    holds=lambda o: o["shrunk 75%"] < o["masked 90%"],
+    at_least=0.8,
+    seeds=10,
+)
+def shrunk_loses_more_than_masked(seed):
+    return _deployed(seed)
+
+
+@finding(
+    "ch12",
+    "after 3 epochs of fine-tuning, the MLP with 90% of its weights masked is within 3 points of the dense one",
+    holds=lambda o: o["masked 90%"] >= o["dense"] - 0.03,
+    seeds=10,
+    sides=("dense", "masked 90%"),
+)
+def masked_90_within_3_points(seed):
+    return _deployed(seed)

@@ -159,6 +159,27 @@ def schedules_close_at_90(seed):
     return _schedules_at(0.9, seed)
 
 
+@finding(
+    "ch06",
+    "iterative pruning to 98% in 6 rounds ends higher with 3 epochs of training per round than with 1, and with 1 "
+    "over 30 points higher than with none",
+    holds=lambda o: o["3 epochs"] > o["1 epoch"] > o["0 epochs"] + 0.3,
+    seeds=10,
+)
+def more_epochs_per_round_end_higher(seed):
+    data = _digits(seed)
+    dense = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
+    out = {}
+    for epochs in (0, 1, 3):
+        model = dense.copy()
+        retraining = P.Training(data.X_train, data.y_train, epochs=epochs,
+                                optimizer_factory=lambda: minnet.Adam(lr=3e-3), rng=seed)  # fmt: skip
+        P.prune_loop(model, schedule=P.Iterative.to_target(0.98, rounds=6), validation=(data.X_val, data.y_val),
+                     retrain=retraining, verbose=False)  # fmt: skip
+        out[f"{epochs} epoch{'s' if epochs != 1 else ''}"] = _accuracy(model, data)
+    return out
+
+
 # -- chapter 03: importance scoring ----------------------------------------------------------------
 UNIT_SCORES = ("unit norm", "mean activation", "APoZ", "Taylor per unit", "BN scale")
 
@@ -319,6 +340,28 @@ def unit_scores_like_random_25(seed):
 )
 def apoz_below_random_25(seed):
     return _unit_scores_at(seed)
+
+
+@finding(
+    "ch03",
+    "a mask chosen by SNIP at initialisation (95% of the hidden weights) trains in 10 epochs to no better than a "
+    "random mask of the same sparsity: at most 2 points above it, on at least 4 seeds in 5",
+    holds=lambda o: o["SNIP"] <= o["random"] + 0.02,
+    at_least=0.8,
+    seeds=10,
+)
+def snip_no_better_than_random(seed):
+    data = _digits(seed)
+    out = {}
+    for label in ("SNIP", "random"):
+        fresh = minnet.mlp([64, 128, 64, 10], rng=seed)
+        X, y = data.X_train[:256], data.y_train[:256]
+        scores = P.snip_scores(fresh, X, y) if label == "SNIP" else P.random_scores(fresh, rng=seed)
+        P.prune(fresh, sparsity=0.95, scores=scores)
+        minnet.fit(fresh, data.X_train, data.y_train, epochs=10, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
+                   rng=seed, verbose=False)  # fmt: skip
+        out[label] = minnet.evaluate(fresh, data.X_val, data.y_val).accuracy
+    return out
 
 
 # -- chapter 10: trade-offs in practice ------------------------------------------------------------
@@ -567,6 +610,26 @@ def fine_tune_above_reinit_98(seed):
     sides=tuple(f"{name} 80%" for name in ("fine_tune", "lr_rewind", "weight_rewind", "reinit")),
 )
 def strategies_close_at_80(seed):
+    return _strategies(seed)
+
+
+@finding(
+    "ch07",
+    "at 95% and 98%, both learning-rate rewinding and weight rewinding end above fine-tuning",
+    holds=lambda o: all(
+        min(o[f"lr_rewind {s}"], o[f"weight_rewind {s}"]) > o[f"fine_tune {s}"] for s in ("95%", "98%")
+    ),
+    seeds=10,
+    sides=(
+        "fine_tune 95%",
+        "lr_rewind 95%",
+        "weight_rewind 95%",
+        "fine_tune 98%",
+        "lr_rewind 98%",
+        "weight_rewind 98%",
+    ),
+)
+def both_rewinds_beat_fine_tuning(seed):
     return _strategies(seed)
 
 

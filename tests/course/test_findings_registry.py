@@ -105,8 +105,23 @@ def test_every_recorded_finding_holds_on_its_terms():
         assert len(r["seeds"]) >= 5, r["name"]
 
 
+def test_the_record_was_made_with_the_registered_claims_and_thresholds():
+    """A claim or a threshold edited after the record was made leaves the record stale."""
+    for stored in json.loads(RESULTS.read_text()):
+        f = REGISTRY[stored["name"]]
+        assert stored["claim"] == f.claim, f"{f.name}: the claim changed; rerun the findings command"
+        record = Record(f, stored["seeds"], stored["outcomes"])
+        assert record.held == stored["held"] and record.needed == stored["needed"], f"{f.name}: the test changed"
+
+
 @pytest.mark.parametrize(
-    "name", ["ch03.magnitude_beats_random_80", "ch04.magnitude_beats_random_90", "ch06.schedules_close_at_90"]
+    "name",
+    [
+        "ch03.magnitude_beats_random_80",
+        "ch04.magnitude_beats_random_90",
+        "ch06.schedules_close_at_90",
+        "ch08.shifts_cost_more_at_80",
+    ],
 )
 def test_the_results_file_matches_a_fresh_run_of_a_cheap_subset(name):
     """The committed record is what the code computes: the first seed of three findings, rerun."""

@@ -78,6 +78,51 @@ def magnitude_beats_random_90(seed):
     }
 
 
+@functools.lru_cache(maxsize=None)
+def _masks_04(seed):
+    """Chapter 04, sections 1-3: the chapter's MLP (Adam with weight decay 0.01, 25 epochs); the share of its
+    hidden weights below 0.02 in magnitude before and after training, and after 80% global magnitude
+    pruning the share of first-layer connections kept by rarely inked pixels (< 10% of the digits) and
+    by the others."""
+    data = _digits(seed)
+    init = minnet.mlp([64, 128, 64, 10], rng=seed)
+    reference = init.copy()
+    minnet.fit(reference, data.X_train, data.y_train, epochs=25, batch_size=32,
+               optimizer=minnet.Adam(lr=1e-3, weight_decay=1e-2), rng=seed, verbose=False)  # fmt: skip
+    out = {}
+    for label, model in (("small at initialisation", init), ("small after training", reference)):
+        w = np.concatenate([model.layers[i].params["W"].ravel() for i in (0, 2)])
+        out[label] = float(np.mean(np.abs(w) < 0.02))
+    P.prune(reference, sparsity=0.8)
+    mask = reference.layers[0].masks["W"]
+    rare = (data.X_train > data.X_train.min()).mean(axis=0) < 0.1
+    out["kept by rare pixels"], out["kept by the others"] = float(mask[rare].mean()), float(mask[~rare].mean())
+    return out
+
+
+@finding(
+    "ch04",
+    "training with weight decay more than triples the share of hidden weights below 0.02 in magnitude",
+    holds=lambda o: o["small after training"] > 3 * o["small at initialisation"],
+    seeds=10,
+    sides=("small at initialisation", "small after training"),
+)
+def weight_decay_makes_weights_small(seed):
+    return _masks_04(seed)
+
+
+@finding(
+    "ch04",
+    "at 80%, pixels inked in fewer than 10% of the digits keep under 0.6 times the share of first-layer "
+    "connections the other pixels keep",
+    holds=lambda o: o["kept by rare pixels"] < 0.6 * o["kept by the others"],
+    seeds=10,
+    sides=("kept by rare pixels", "kept by the others"),
+)
+def rarely_inked_pixels_lose_most(seed):
+    return _masks_04(seed)
+
+
 # -- chapter 06: the pruning loop and schedules ----------------------------------------------------
 @finding(
     "ch06",
@@ -362,6 +407,51 @@ def snip_no_better_than_random(seed):
                    rng=seed, verbose=False)  # fmt: skip
         out[label] = minnet.evaluate(fresh, data.X_val, data.y_val).accuracy
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _ranking_at_90(seed):
+    """Chapter 03, section 6: validation accuracy of the chapter's MLP pruned to 90% of all its weights
+    (output layer included, no fine-tuning) by global magnitude, local magnitude and global LAMP."""
+    data = _digits(seed)
+    model = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
+    names = P.weight_names(model, include_output=True)
+    ways = {
+        "global magnitude": (P.magnitude_scores(model, names=names), "global"),
+        "local magnitude": (P.magnitude_scores(model, names=names), "local"),
+        "global LAMP": (P.lamp_scores(model, names=names), "global"),
+    }
+    out = {}
+    for label, (scores, scope) in ways.items():
+        pruned = model.copy()
+        P.prune(pruned, sparsity=0.9, names=names, scores=scores, scope=scope)
+        out[label] = minnet.evaluate(pruned, data.X_val, data.y_val).accuracy
+    return out
+
+
+@finding(
+    "ch03",
+    "at 90% of all the weights (output layer included, no fine-tuning), global LAMP keeps more accuracy than "
+    "global and local magnitude, on at least 3 seeds in 5",
+    holds=lambda o: o["global LAMP"] > max(o["global magnitude"], o["local magnitude"]),
+    at_least=0.6,
+    seeds=10,
+)
+def lamp_keeps_most_at_90(seed):
+    return _ranking_at_90(seed)
+
+
+@finding(
+    "ch03",
+    "at 90% of all the weights, local magnitude is not the worst ranking everywhere: it does at least as well "
+    "as global magnitude on at least 1 seed in 5",
+    holds=lambda o: o["local magnitude"] >= o["global magnitude"],
+    at_least=0.2,
+    seeds=10,
+    sides=("global magnitude", "local magnitude"),
+)
+def local_magnitude_not_always_worst(seed):
+    return _ranking_at_90(seed)
 
 
 # -- chapter 10: trade-offs in practice ------------------------------------------------------------

@@ -863,6 +863,43 @@ def conv_3_filters_gentler_than_conv_0(seed):
     return _sensitivity(seed)
 
 
+@functools.lru_cache(maxsize=None)
+def _capstone(seed):
+    """Chapter 09, sections 3-6: the capstone's pipeline on the small CNN (10 epochs). Filters in two rounds
+    (a quarter of conv 0, half of conv 3, by BatchNorm scale, one epoch after each), 90% of dense 8's
+    weights pruned gradually over 3 epochs, 2 more epochs at a lower rate, then shrunk. Test accuracies."""
+    data = minnet.data.load_digits(as_images=True, rng=seed)
+
+    def fit(model, epochs, rng, lr=1e-3, callbacks=()):
+        minnet.fit(model, data.X_train, data.y_train, epochs=epochs, batch_size=32, optimizer=minnet.Adam(lr=lr),
+                   rng=rng, callbacks=list(callbacks), verbose=False)  # fmt: skip
+
+    dense = minnet.small_cnn(batchnorm=True, rng=seed)
+    fit(dense, 10, seed)
+    pruned = dense.copy()
+    schedules = {0: P.Iterative.to_target(0.25, rounds=2), 3: P.Iterative.to_target(0.5, rounds=2)}
+    for r in (1, 2):
+        for i, schedule in schedules.items():
+            P.prune_units(pruned, sparsity=schedule.sparsity(r), layers=[i], scores="bn_scale")
+        fit(pruned, 1, seed + r)
+    decay = P.PolynomialDecay(0.0, 0.9, begin_step=0, end_step=70, frequency=10)
+    fit(pruned, 3, seed + 3, callbacks=[P.GradualPruning(decay, P.WeightPruner(names=["8.W"]))])
+    fit(pruned, 2, seed + 4, lr=3e-4)
+    small = P.shrink(pruned)
+    return {"dense": _accuracy(dense, data), "shrunk": _accuracy(small, data)}
+
+
+@finding(
+    "ch09",
+    "the capstone's pipeline (filters in two rounds, gradual weight pruning of dense 8, fine-tuning, surgery) "
+    "ends within 2 points of the dense CNN's test accuracy",
+    holds=lambda o: o["shrunk"] >= o["dense"] - 0.02,
+    seeds=10,
+)
+def capstone_within_2_points(seed):
+    return _capstone(seed)
+
+
 # -- chapter 02: the accuracy-cost trade-off -------------------------------------------------------
 WIDTHS_02 = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 

@@ -18,6 +18,7 @@ import math
 import statistics
 import textwrap
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Callable
 
 REGISTRY: dict[str, "Finding"] = {}
@@ -34,6 +35,22 @@ class Finding:
     at_least: float  # the share of seeds on which it must hold, in (0, 1]
     seeds: int  # how many seeds by default
     sides: tuple = ()  # the numbers the claim compares, shown in the table (default: all)
+
+    @property
+    def statement(self) -> str:
+        """The claim with the share of seeds it is made for: what a chapter may say."""
+        return f"{self.claim}, {share_in_words(self.at_least)}"
+
+
+def share_in_words(at_least: float) -> str:
+    """0.8 -> "on at least 4 seeds in 5"; 1.0 -> "on every seed"."""
+    if at_least >= 1:
+        return "on every seed"
+    share = Fraction(at_least).limit_denominator(10)
+    if share == Fraction(1, 2):
+        return "on at least half of the seeds"
+    unit = "seed" if share.numerator == 1 else "seeds"
+    return f"on at least {share.numerator} {unit} in {share.denominator}"
 
 
 def finding(
@@ -96,7 +113,7 @@ class Record:
     def as_json(self) -> dict:
         return {
             "name": self.finding.name,
-            "claim": self.finding.claim,
+            "claim": self.finding.statement,
             "seeds": self.seeds,
             "outcomes": self.outcomes,
             "held": self.held,
@@ -133,10 +150,10 @@ def run(findings, *, seeds: int | None = None, first_seed: int = 0, progress: Ca
 
 def format_records(records: list[Record]) -> str:
     """A table: each finding with how many seeds it held on, then the mean ± sd of each side."""
-    lines = [f"{'finding':<48}{'holds':>7}  verdict", "    mean ± sd over the seeds of what it compares"]
+    lines = [f"{'finding':<48}{'holds':>7}{'claims':>8}  verdict", "    mean ± sd over the seeds of what it compares"]
     for r in records:
         verdict = "ok" if r.passed else f"FAILS (needs {r.needed}/{len(r.seeds)})"
-        lines.append(f"{r.finding.name:<48}{sum(r.held):>4}/{len(r.seeds):<3}  {verdict}")
+        lines.append(f"{r.finding.name:<48}{sum(r.held):>4}/{len(r.seeds):<3}{'>= ' + str(r.needed):>7}   {verdict}")
         sides = ", ".join(f"{side} {mean:.3f} ± {sd:.3f}" for side, (mean, sd) in r.spread().items())
         lines += textwrap.wrap(sides, 116, initial_indent="    ", subsequent_indent="    ")
     return "\n".join(lines)

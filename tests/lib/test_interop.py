@@ -158,7 +158,9 @@ def test_torch_computes_what_minnet_computes_in_both_modes(case, training):
         back = interop.from_torch(torch_model)
         for mine, theirs in zip(_leaves(model), _leaves(back)):
             for key, value in mine.buffers().items():
-                np.testing.assert_allclose(theirs.buffers()[key], value, rtol=RELATIVE[y.dtype.type], atol=TOLERANCE[y.dtype.type])
+                np.testing.assert_allclose(
+                    theirs.buffers()[key], value, rtol=RELATIVE[y.dtype.type], atol=TOLERANCE[y.dtype.type]
+                )
 
 
 def test_dtype_is_kept_whatever_torch_default():

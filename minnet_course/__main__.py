@@ -125,9 +125,10 @@ def run_findings(args) -> int:
     except ValueError as exc:
         raise CourseError(str(exc)) from None
     total = sum(f.seeds if args.seeds is None else args.seeds for f in chosen)
-    with tqdm(total=total, unit="run", desc="findings", mininterval=1.0) as bar:
+    # a log file gets a progress line every half minute, a terminal a live bar
+    with tqdm(total=total, unit="run", desc="findings", mininterval=1.0 if sys.stderr.isatty() else 30.0) as bar:
         records = run(chosen, seeds=args.seeds, first_seed=args.first_seed,
-                      progress=lambda name, seed: (bar.set_postfix_str(name), bar.update()))  # fmt: skip
+                      progress=lambda name, seed: (bar.set_postfix_str(name, refresh=False), bar.update()))  # fmt: skip
     print(format_records(records))
     write_json(records, args.json)
     failed = [r.finding.name for r in records if not r.passed]

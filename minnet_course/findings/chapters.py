@@ -1107,7 +1107,7 @@ SPARSITIES_08 = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97)
 PHOTOMETRIC = ("noise", "blur", "contrast")
 
 
-def augmented(X, y, kinds, rng):
+def _augmented(X, y, kinds, rng):
     """Chapter 08's augmentation: the training set plus one shifted copy, each digit of the copy
     under a random kind (from ``kinds``) at a random severity 1-5. Returns (2N, D) images and (2N,) labels."""
     gen = np.random.default_rng(rng)
@@ -1137,8 +1137,8 @@ def _beyond_accuracy(seed):
     dense = _trained_mlp([64, 128, 64, 10], data, seed)
     recipes = {
         "clean": (data.X_train, data.y_train),
-        "photometric": augmented(data.X_train, data.y_train, PHOTOMETRIC, rng=seed + 1),
-        "all shifts": augmented(data.X_train, data.y_train, tuple(minnet.data.SHIFTS), rng=seed + 1),
+        "photometric": _augmented(data.X_train, data.y_train, PHOTOMETRIC, rng=seed + 1),
+        "all shifts": _augmented(data.X_train, data.y_train, tuple(minnet.data.SHIFTS), rng=seed + 1),
     }
     predictions = {}
     for recipe, (X, y) in recipes.items():

@@ -10,6 +10,7 @@ import pytest
 from minnet_course import findings
 from minnet_course.__main__ import main
 from minnet_course.findings import REGISTRY, Record, finding, run, select
+from minnet_course.findings.registry import Finding, share_in_words
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "notebooks" / "findings.json"
@@ -140,3 +141,20 @@ def test_the_results_file_matches_a_fresh_run_of_a_cheap_subset(name):
     stored = {r["name"]: r for r in json.loads(RESULTS.read_text())}[name]
     (fresh,) = run(select([name]), seeds=1, first_seed=stored["seeds"][0])
     assert fresh.outcomes[0] == pytest.approx(stored["outcomes"][0], abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "share, words",
+    [
+        (1.0, "on every seed"),
+        (0.9, "on at least 9 seeds in 10"),
+        (0.8, "on at least 4 seeds in 5"),
+        (0.5, "on at least half of the seeds"),
+        (0.3, "on at least 3 seeds in 10"),
+        (0.1, "on at least 1 seed in 10"),
+    ],
+)
+def test_a_claim_states_its_share_of_seeds_in_words(share, words):
+    assert share_in_words(share) == words
+    f = Finding("chXX.x", "it holds", lambda seed: {}, bool, share, 10)
+    assert f.statement == f"it holds, {words}"

@@ -22,12 +22,30 @@ def _digits(seed: int):
     return minnet.data.load_digits(rng=seed)  # the seed draws the split
 
 
-def _trained_mlp(sizes, data, seed: int, epochs: int = 25, batchnorm: bool = False):
-    """The chapters' MLP, trained with Adam (lr 1e-3, batch 32); the seed draws its weights and batches."""
-    model = minnet.mlp(sizes, batchnorm=batchnorm, rng=seed)
-    minnet.fit(model, data.X_train, data.y_train, epochs=epochs, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
-               rng=seed, verbose=False)  # fmt: skip
+def _fit(model, data, seed: int, epochs: int, *, lr=1e-3, weight_decay=0.0, batch_size=32, callbacks=()):
+    """Train ``model`` in place on ``data``'s training split with Adam; the seed draws the batches."""
+    minnet.fit(model, data.X_train, data.y_train, epochs=epochs, batch_size=batch_size, rng=seed, verbose=False,
+               optimizer=minnet.Adam(lr=lr, weight_decay=weight_decay), callbacks=list(callbacks))  # fmt: skip
     return model
+
+
+@functools.lru_cache(maxsize=None)
+def _trained(sizes: tuple, seed: int, epochs: int, batchnorm: bool, weight_decay: float):
+    # several findings start from the same trained network: train it once per seed
+    return _fit(minnet.mlp(list(sizes), batchnorm=batchnorm, rng=seed), _digits(seed), seed, epochs,
+                weight_decay=weight_decay)  # fmt: skip
+
+
+def _trained_mlp(sizes, seed: int, epochs: int = 25, batchnorm: bool = False, weight_decay: float = 0.0):
+    """A copy of the chapters' MLP trained on ``_digits(seed)`` with Adam (lr 1e-3, batch 32); the seed
+    draws the split, the weights and the batches."""
+    return _trained(tuple(sizes), seed, epochs, batchnorm, weight_decay).copy()
+
+
+@functools.lru_cache(maxsize=None)
+def _trained_small_cnn(seed: int):
+    data = minnet.data.load_digits(as_images=True, rng=seed)
+    return _fit(minnet.small_cnn(batchnorm=True, rng=seed), data, seed, 10)
 
 
 def _accuracy(model, data) -> float:
@@ -59,7 +77,7 @@ def _pruned_accuracy(model, data, seed, sparsity, *, scores=None, epochs=0):
 )
 def magnitude_90_fine_tuned(seed):
     data = _digits(seed)
-    model = _trained_mlp([64, 128, 64, 10], data, seed)
+    model = _trained_mlp([64, 128, 64, 10], seed)
     return {"dense": _accuracy(model, data), "pruned": _pruned_accuracy(model, data, seed, 0.9, epochs=4)}
 
 
@@ -72,7 +90,7 @@ def magnitude_90_fine_tuned(seed):
 )
 def magnitude_beats_random_90(seed):
     data = _digits(seed)
-    model = _trained_mlp([64, 128, 64, 10], data, seed)
+    model = _trained_mlp([64, 128, 64, 10], seed)
     random = lambda m: P.random_scores(m, rng=seed)  # noqa: E731
     return {
         "magnitude": _pruned_accuracy(model, data, seed, 0.9, epochs=4),
@@ -88,9 +106,7 @@ def _masks_04(seed):
     by the others."""
     data = _digits(seed)
     init = minnet.mlp([64, 128, 64, 10], rng=seed)
-    reference = init.copy()
-    minnet.fit(reference, data.X_train, data.y_train, epochs=25, batch_size=32,
-               optimizer=minnet.Adam(lr=1e-3, weight_decay=1e-2), rng=seed, verbose=False)  # fmt: skip
+    reference = _trained_mlp([64, 128, 64, 10], seed, weight_decay=1e-2)
     out = {}
     for label, model in (("small at initialisation", init), ("small after training", reference)):
         w = np.concatenate([model.layers[i].params["W"].ravel() for i in (0, 2)])
@@ -138,7 +154,7 @@ def rarely_inked_pixels_lose_most(seed):
 )
 def iterative_vs_one_shot_95(seed):
     data = _digits(seed)
-    model = _trained_mlp([64, 32, 32, 10], data, seed)
+    model = _trained_mlp([64, 32, 32, 10], seed)
     one_shot = _pruned_accuracy(model, data, seed, 0.95, epochs=8)
     iterative = model.copy()
     retraining = P.Training(data.X_train, data.y_train, epochs=2, batch_size=32,
@@ -155,7 +171,7 @@ def _schedules_at(final, seed):
     data = _digits(seed)
     X, y = data.X_train, data.y_train
     val = (data.X_val, data.y_val)
-    dense = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
+    dense = _trained_mlp([64, 128, 64, 10], seed, epochs=20)
 
     def optimizer():
         return minnet.Adam(lr=3e-3)
@@ -220,7 +236,7 @@ def schedules_close_at_90(seed):
 )
 def more_epochs_per_round_end_higher(seed):
     data = _digits(seed)
-    dense = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
+    dense = _trained_mlp([64, 128, 64, 10], seed, epochs=20)
     out = {}
     for epochs in (0, 1, 3):
         model = dense.copy()
@@ -241,7 +257,7 @@ def _weight_scores_at_80(seed):
     """Chapter 03, section 3: validation accuracy of the chapter's MLP after one-shot global pruning of
     80% of its hidden weights by each weight score, no fine-tuning."""
     data = _digits(seed)
-    model = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
+    model = _trained_mlp([64, 128, 64, 10], seed, epochs=20)
     X, y = data.X_train[:256], data.y_train[:256]
     scores = {
         "magnitude": P.magnitude_scores(model),
@@ -264,7 +280,7 @@ def _unit_scores_at(seed):
     """Chapter 03, section 5: validation accuracy of the chapter's BatchNorm MLP after removing 25% and
     50% of each hidden layer's neurons by each unit score (random: the mean of 5 draws), no fine-tuning."""
     data = _digits(seed)
-    model = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20, batchnorm=True)
+    model = _trained_mlp([64, 128, 64, 10], seed, epochs=20, batchnorm=True)
     X, y = data.X_train[:256], data.y_train[:256]
     scores = {
         "unit norm": P.unit_norm_scores(model),
@@ -416,8 +432,7 @@ def snip_no_better_than_random(seed):
         X, y = data.X_train[:256], data.y_train[:256]
         scores = P.snip_scores(fresh, X, y) if label == "SNIP" else P.random_scores(fresh, rng=seed)
         P.prune(fresh, sparsity=0.95, scores=scores)
-        minnet.fit(fresh, data.X_train, data.y_train, epochs=10, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
-                   rng=seed, verbose=False)  # fmt: skip
+        _fit(fresh, data, seed, 10)
         out[label] = minnet.evaluate(fresh, data.X_val, data.y_val).accuracy
     return out
 
@@ -427,7 +442,7 @@ def _ranking_at_90(seed):
     """Chapter 03, section 6: validation accuracy of the chapter's MLP pruned to 90% of all its weights
     (output layer included, no fine-tuning) by global magnitude, local magnitude and global LAMP."""
     data = _digits(seed)
-    model = _trained_mlp([64, 128, 64, 10], data, seed, epochs=20)
+    model = _trained_mlp([64, 128, 64, 10], seed, epochs=20)
     names = P.weight_names(model, include_output=True)
     ways = {
         "global magnitude": (P.magnitude_scores(model, names=names), "global"),
@@ -474,16 +489,14 @@ def _tradeoffs(seed):
     shrunk, 22 more epochs) and unstructured (90% global magnitude, 4 epochs of fine-tuning); test
     accuracy clean and under noise and rotation at severity 3, and each pruned network's excess error."""
     data = _digits(seed)
-    dense = _trained_mlp([64, 128, 64, 10], data, seed)
-    early = _trained_mlp([64, 128, 64, 10], data, seed, epochs=3)
+    dense = _trained_mlp([64, 128, 64, 10], seed)
+    early = _trained_mlp([64, 128, 64, 10], seed, epochs=3)
     P.prune_units(early, sparsity=0.5)
     early = P.shrink(early)
-    minnet.fit(early, data.X_train, data.y_train, epochs=22, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
-               rng=seed + 1, verbose=False)  # fmt: skip
+    _fit(early, data, seed + 1, 22)
     unstructured = dense.copy()
     P.prune(unstructured, sparsity=0.9)
-    minnet.fit(unstructured, data.X_train, data.y_train, epochs=4, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
-               rng=seed + 2, verbose=False)  # fmt: skip
+    _fit(unstructured, data, seed + 2, 4)
     tests = {"clean": data.X_test} | {
         kind: minnet.data.shift(data.X_test, kind, 3, rng=seed + 1) for kind in ("noise", "rotation")
     }
@@ -571,9 +584,7 @@ def _sparsity_curve(seed):
     global magnitude pruning to each sparsity, right after pruning and after a 5-epoch fine-tune; and how
     far each stays within one point of the unpruned network ("reach", on this grid of sparsities)."""
     data = _digits(seed)
-    reference = minnet.mlp([64, 128, 64, 10], rng=seed)
-    minnet.fit(reference, data.X_train, data.y_train, epochs=25, batch_size=32,
-               optimizer=minnet.Adam(lr=1e-3, weight_decay=1e-2), rng=seed, verbose=False)  # fmt: skip
+    reference = _trained_mlp([64, 128, 64, 10], seed, weight_decay=1e-2)
     out = {"dense": _accuracy(reference, data)}
     for s in SPARSITIES_04:
         pruned = reference.copy()
@@ -757,9 +768,7 @@ def _equal_parameters(seed):
     against the same MLP with as many single weights pruned (global magnitude), both fine-tuned 5 epochs.
     Test accuracies, and the dense network's."""
     data = _digits(seed)
-    reference = minnet.mlp([64, 128, 64, 10], rng=seed)
-    minnet.fit(reference, data.X_train, data.y_train, epochs=25, batch_size=32,
-               optimizer=minnet.Adam(lr=1e-3, weight_decay=1e-2), rng=seed, verbose=False)  # fmt: skip
+    reference = _trained_mlp([64, 128, 64, 10], seed, weight_decay=1e-2)
     total = minnet.metrics.count_nonzero(reference)
     out = {"dense": _accuracy(reference, data)}
     for f in FRACTIONS_05:
@@ -829,9 +838,7 @@ def _sensitivity(seed):
     fine-tuning: validation accuracy per fraction of its weights (every layer) or of its units (filters
     ranked by BatchNorm scale, Dense neurons by L2 norm; not the output layer)."""
     data = minnet.data.load_digits(as_images=True, rng=seed)
-    dense = minnet.small_cnn(batchnorm=True, rng=seed)
-    minnet.fit(dense, data.X_train, data.y_train, epochs=10, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
-               rng=seed, verbose=False)  # fmt: skip
+    dense = _trained_small_cnn(seed)  # pruned only on copies
 
     def val(model):
         return minnet.evaluate(model, data.X_val, data.y_val).accuracy
@@ -897,22 +904,16 @@ def _capstone(seed):
     (a quarter of conv 0, half of conv 3, by BatchNorm scale, one epoch after each), 90% of dense 8's
     weights pruned gradually over 3 epochs, 2 more epochs at a lower rate, then shrunk. Test accuracies."""
     data = minnet.data.load_digits(as_images=True, rng=seed)
-
-    def fit(model, epochs, rng, lr=1e-3, callbacks=()):
-        minnet.fit(model, data.X_train, data.y_train, epochs=epochs, batch_size=32, optimizer=minnet.Adam(lr=lr),
-                   rng=rng, callbacks=list(callbacks), verbose=False)  # fmt: skip
-
-    dense = minnet.small_cnn(batchnorm=True, rng=seed)
-    fit(dense, 10, seed)
+    dense = _trained_small_cnn(seed)
     pruned = dense.copy()
     schedules = {0: P.Iterative.to_target(0.25, rounds=2), 3: P.Iterative.to_target(0.5, rounds=2)}
     for r in (1, 2):
         for i, schedule in schedules.items():
             P.prune_units(pruned, sparsity=schedule.sparsity(r), layers=[i], scores="bn_scale")
-        fit(pruned, 1, seed + r)
+        _fit(pruned, data, seed + r, 1)
     decay = P.PolynomialDecay(0.0, 0.9, begin_step=0, end_step=70, frequency=10)
-    fit(pruned, 3, seed + 3, callbacks=[P.GradualPruning(decay, P.WeightPruner(names=["8.W"]))])
-    fit(pruned, 2, seed + 4, lr=3e-4)
+    _fit(pruned, data, seed + 3, 3, callbacks=[P.GradualPruning(decay, P.WeightPruner(names=["8.W"]))])
+    _fit(pruned, data, seed + 4, 2, lr=3e-4)
     small = P.shrink(pruned)
     return {"dense": _accuracy(dense, data), "shrunk": _accuracy(small, data)}
 
@@ -941,8 +942,7 @@ def _widths(seed):
     out = {}
     for w in WIDTHS_02:
         model = minnet.mlp([64, w, 10], rng=seed)
-        minnet.fit(model, data.X_train, data.y_train, epochs=20, batch_size=32, optimizer=minnet.Adam(lr=3e-3),
-                   rng=seed, verbose=False)  # fmt: skip
+        _fit(model, data, seed, 20, lr=3e-3)
         out[f"val {w}"] = minnet.evaluate(model, data.X_val, data.y_val).accuracy
         out[f"test {w}"] = _accuracy(model, data)
     best = max(WIDTHS_02, key=lambda w: out[f"val {w}"])
@@ -1059,13 +1059,7 @@ def _resnet_groups(seed):
     """Chapter 11, section 4: the small ResNet (16-32 channels, 6 epochs) with half of every dependency
     group removed, or only of the groups inside the blocks, shrunk and fine-tuned 3 epochs. Test accuracies."""
     data = _digits(seed).as_images()
-
-    def train(model, epochs, lr, batch_size):
-        minnet.fit(model, data.X_train, data.y_train, epochs=epochs, batch_size=batch_size,
-                   optimizer=minnet.Adam(lr=lr), rng=seed, verbose=False)  # fmt: skip
-
-    dense = minnet.small_resnet(channels=(16, 32), rng=seed)
-    train(dense, 6, 3e-3, 64)
+    dense = _fit(minnet.small_resnet(channels=(16, 32), rng=seed), data, seed, 6, lr=3e-3, batch_size=64)
     every = dense.copy()
     P.prune_units(every, amount=0.5)
     inside = dense.copy()
@@ -1073,7 +1067,7 @@ def _resnet_groups(seed):
     out = {"dense": _accuracy(dense, data)}
     for name, model in (("every group", every), ("inside the blocks", inside)):
         small = P.shrink(model)
-        train(small, 3, 1e-3, 32)
+        _fit(small, data, seed, 3)
         out[name] = _accuracy(small, data)
     return out
 
@@ -1134,7 +1128,7 @@ def _beyond_accuracy(seed):
     X_tiled, y_tiled = np.concatenate([X_held] * 5), np.concatenate([y_held] * 5)
     for kind in minnet.data.SHIFTS:
         tests[kind] = (minnet.data.shift(X_tiled, kind, 3, rng=seed + 1), y_tiled)
-    dense = _trained_mlp([64, 128, 64, 10], data, seed)
+    dense = _trained_mlp([64, 128, 64, 10], seed)
     recipes = {
         "clean": (data.X_train, data.y_train),
         "photometric": _augmented(data.X_train, data.y_train, PHOTOMETRIC, rng=seed + 1),
@@ -1325,21 +1319,15 @@ def _deployed(seed):
     """Chapter 12, section 5: the 64-256-256-10 MLP (10 epochs), masked 90% or shrunk to a quarter of its
     hidden units, each fine-tuned 3 epochs; test accuracies."""
     data = _digits(seed)
-
-    def fit(model):
-        minnet.fit(model, data.X_train, data.y_train, epochs=3, batch_size=32, optimizer=minnet.Adam(lr=1e-3),
-                   rng=seed, verbose=False)  # fmt: skip
-        return model
-
-    dense = _trained_mlp([64, 256, 256, 10], data, seed, epochs=10)
+    dense = _trained_mlp([64, 256, 256, 10], seed, epochs=10)
     masked = dense.copy()
     P.prune(masked, 0.9)
     shrunk = dense.copy()
     P.prune_units(shrunk, 0.75)
     return {
         "dense": _accuracy(dense, data),
-        "masked 90%": _accuracy(fit(masked), data),
-        "shrunk 75%": _accuracy(fit(P.shrink(shrunk)), data),
+        "masked 90%": _accuracy(_fit(masked, data, seed, 3), data),
+        "shrunk 75%": _accuracy(_fit(P.shrink(shrunk), data, seed, 3), data),
     }
 
 

@@ -5,14 +5,16 @@ registered with the claim in words, the test its numbers must pass on one seed
 (``holds``), and on what share of the seeds they must pass (``at_least``).
 The seed varies what honestly varies between two runs of the same experiment:
 the data split, the initialisation and the shuffling. A chapter may say no
-more than its finding's record: "on every seed" needs ``at_least=1``.
+more than its finding's claim, and a claim states a share below its record
+("on at least 4 seeds in 5"): fresh seeds must pass it too.
 
-    python -m minnet_course findings                 # every finding, 5 seeds each
+    python -m minnet_course findings                 # every finding, each on its own seeds
     python -m minnet_course findings --only ch04 --seeds 10
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import statistics
@@ -126,10 +128,17 @@ def select(only=None) -> list[Finding]:
     """The registered findings whose names start with one of ``only`` (all when None)."""
     if only is None:
         return list(REGISTRY.values())
-    chosen = [f for f in REGISTRY.values() if any(f.name == o or f.name.startswith(f"{o}.") for o in only)]
-    unknown = [o for o in only if not any(f.name == o or f.name.startswith(f"{o}.") for f in REGISTRY.values())]
+
+    def named(f, name):  # a finding's full name, or its chapter ("ch06")
+        return f.name == name or f.name.startswith(f"{name}.")
+
+    chosen = [f for f in REGISTRY.values() if any(named(f, o) for o in only)]
+    unknown = [o for o in only if not any(named(f, o) for f in REGISTRY.values())]
     if unknown:
-        raise ValueError(f"no finding is named {unknown[0]!r}; registered: {', '.join(sorted(REGISTRY))}")
+        close = difflib.get_close_matches(unknown[0], REGISTRY, n=3)
+        chapters = sorted({name.split(".")[0] for name in REGISTRY})
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ValueError(f"no finding is named {unknown[0]!r}; {hint}chapters: {', '.join(chapters)}")
     return chosen
 
 

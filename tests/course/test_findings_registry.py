@@ -59,6 +59,7 @@ def test_spread_is_the_mean_and_sample_deviation():
     "argv, words",
     [
         (["--only", "ch99"], ["no finding is named 'ch99'"]),
+        (["--only", "ch08.noise_cost"], ["did you mean ch08.noise_costs_more_at_80?", "chapters: ch01"]),
         (["--seeds", "1"], ["--seeds must be at least 2", "1"]),
         (["--first-seed", "-3"], ["--first-seed must be >= 0", "-3"]),
     ],

@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .blas import rerun_with_course_environment
+from .findings import format_records, run, select, write_json
 from .grade import grade
 from .notebooks import CourseError
 from .release import release
@@ -115,8 +116,6 @@ def run_grade(args) -> int:
 
 def run_findings(args) -> int:
     """``findings``: run them, print the table, write the JSON; exit 1 if one does not hold."""
-    from .findings import format_records, run, select, write_json  # here: release and grade do not need them
-
     if args.seeds is not None and args.seeds < 2:
         raise CourseError(f"--seeds must be at least 2 (a spread needs two seeds), got {args.seeds}")
     if args.first_seed < 0:

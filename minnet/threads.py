@@ -79,13 +79,16 @@ def get_num_threads():
 
 
 @contextlib.contextmanager
-def blas_threads(model, example_shape, batch_size: int):
+def blas_threads(model, example_shape, batch_size: int, most_parts: int = 1):
     """Run the block with minnet's BLAS thread count for ``model`` on batches of
-    ``batch_size`` examples of ``example_shape`` (nested blocks limit once)."""
+    ``batch_size`` examples of ``example_shape`` (nested blocks limit once).
+    ``most_parts`` > 1: the caller can run a batch in up to that many parts on
+    threads of its own (``minnet/parallel.py``); then the threads go to the
+    parts (``batch_parts``), and BLAS gets one."""
     if _setting is None or getattr(_local, "limit", None) is not None:
         yield
         return
-    _local.limit = _Limit(_get_controller(), largest_product(model, example_shape, batch_size))
+    _local.limit = _Limit(_get_controller(), largest_product(model, example_shape, batch_size), most_parts)
     try:
         yield
     finally:
@@ -106,6 +109,13 @@ def largest_product(model, example_shape, batch_size: int) -> int:
     return largest
 
 
+def batch_parts() -> int:
+    """Into how many parts, one per thread, a training step inside ``blas_threads``
+    splits its batch now (1: not split)."""
+    limit = getattr(_local, "limit", None)
+    return 1 if limit is None else limit.parts
+
+
 def recheck() -> None:
     """Inside a limited call: look at the load again if a second has passed (cheap otherwise)."""
     limit = getattr(_local, "limit", None)
@@ -116,11 +126,11 @@ def recheck() -> None:
 class _Limit:
     """The thread limit of one outermost call; restores BLAS's setting on release."""
 
-    def __init__(self, controller, work: int):
-        self.controller, self.work = controller, work
+    def __init__(self, controller, work: int, most_parts: int):
+        self.controller, self.work, self.most_parts = controller, work, most_parts
         self.original = controller.info()
         self.most = max((lib["num_threads"] for lib in self.original if lib["user_api"] == "blas"), default=1)
-        self.current = None
+        self.current, self.parts = None, 1
         self.apply()
 
     def apply(self):
@@ -130,9 +140,12 @@ class _Limit:
             wanted = 1 if small or _load_reading().busy_elsewhere() else self.most
         else:
             wanted = min(_setting, self.most)
-        if wanted != self.current:
-            self.controller.limit(limits=wanted, user_api="blas")
-            self.current = wanted
+        # threads of our own for the parts of a batch, if it splits; each part's products then take one BLAS thread
+        self.parts = max(1, min(wanted, self.most_parts))
+        blas = 1 if self.parts > 1 else wanted
+        if blas != self.current:
+            self.controller.limit(limits=blas, user_api="blas")
+            self.current = blas
 
     def release(self):
         for lib in self.controller.lib_controllers:

@@ -18,7 +18,8 @@ from . import plots
 from .losses import check_labels, softmax_cross_entropy
 from .model import check_sequential
 from .optim import Adam, Optimizer
-from .threads import blas_threads, recheck
+from .parallel import BatchStep, most_parts
+from .threads import batch_parts, blas_threads, recheck
 from .utils import as_generator
 from .validate import check_array, check_batch, check_bool, check_callable, check_choice, check_int, check_real
 
@@ -245,7 +246,7 @@ def fit(
     gen = as_generator(rng)
     before = _TrainingState(model, optimizer, gen, callbacks)
     try:
-        with blas_threads(model, X.shape[1:], batch_size):
+        with blas_threads(model, X.shape[1:], batch_size, most_parts(model, X.shape[1:], batch_size)):
             options = _Options(epochs, batch_size, loss, validation, callbacks, verbose)
             return _Loop(model, X, y, optimizer, options).run(gen)
     except Exception:
@@ -329,7 +330,8 @@ class _Loop:
         for b in range(self.n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
             xb, yb = self.X[idx], self.y[idx]
-            out = model.forward(xb)
+            step = BatchStep(model, batch_parts())  # in parts on several threads when the machine has them
+            out = step.forward(xb)
             value, grad = loss(out, yb)
             if not math.isfinite(value):
                 raise DivergenceError(
@@ -337,7 +339,7 @@ class _Loop:
                     f"(learning rate {optimizer.current_lr:g}); the model was restored to its weights "
                     "before fit. Try a smaller learning rate."
                 )
-            model.backward(grad, input_grad=False)
+            step.backward(grad)
             optimizer.step(model)
             self.step += 1
             loss_sum += value * len(idx)

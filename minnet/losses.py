@@ -55,8 +55,12 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
 
 
 # What the training loop needs to know of a loss: whether its targets are class labels
-# (then fit and evaluate check them and report accuracy). A loss of your own is not, unless marked.
+# (then fit and evaluate check them and report accuracy), and whether its value is the
+# mean of one term per example (then a batch's loss is the size-weighted mean of its
+# parts', and fit may split a batch over threads: minnet/parallel.py). A loss of your
+# own is neither, unless marked.
 softmax_cross_entropy.classification = True
+softmax_cross_entropy.mean_over_examples = True
 
 
 def mse(predictions: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
@@ -72,3 +76,6 @@ def mse(predictions: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray
         )
     diff = predictions - targets
     return float(np.mean(diff**2)), (2 / diff.size) * diff
+
+
+mse.mean_over_examples = True  # the mean over (N, ...) elements: every example has as many

@@ -7,7 +7,7 @@ whatever BLAS's thread count. NumPy lets go of Python's lock (the GIL) inside
 those loops, so two Python threads can each run half the batch at the same
 time. Waking a thread costs about 0.1 ms on a small virtual machine, as much
 as a small layer's whole work, so the batch is split once per step rather than
-inside each layer.
+inside each layer, and the threads meet once per step.
 
 An MLP's step is almost all matrix products, which BLAS's own threads share
 better, so only networks with a convolution are split
@@ -24,6 +24,7 @@ network trained on two threads ends with other last digits than on one.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +43,14 @@ MIN_PART_NUMBERS = 100_000
 _pools: dict[int, ThreadPoolExecutor] = {}
 
 
-def most_parts(model, example_shape: tuple, batch_size: int) -> int:
+def most_parts(model, example_shape: tuple, batch_size: int, loss) -> int:
     """Into how many parts ``fit`` may split a batch of ``batch_size`` examples
     of ``example_shape``: 1 unless the model is a Sequential of minnet's
     per-example layers (exact types: a subclass may keep state a copy would not
-    share) with a Conv2d, and then as many as keep ``MIN_PART_NUMBERS`` in each."""
-    if type(model) is not Sequential:
+    share) with a Conv2d and the loss is a mean over examples
+    (``loss.mean_over_examples``), and then as many as keep ``MIN_PART_NUMBERS``
+    in each part."""
+    if type(model) is not Sequential or not getattr(loss, "mean_over_examples", False):
         return 1
     kinds = [type(layer) for layer in model.layers]
     if Conv2d not in kinds or not all(kind in PER_EXAMPLE for kind in kinds):
@@ -57,38 +60,50 @@ def most_parts(model, example_shape: tuple, batch_size: int) -> int:
 
 
 class BatchStep:
-    """The forward and backward pass of one training batch in ``parts`` parts,
-    one per thread. The first part runs on ``model`` itself (its layers keep
-    that part's cached values), the others on shallow copies that share its
+    """The forward pass, loss and backward pass of one training batch, in
+    ``parts`` parts at the same time, one per thread; the threads meet once,
+    at the end. The first part runs on ``model`` itself (its layers keep that
+    part's cached values), the others on shallow copies that share its
     parameters and masks but keep their own caches and gradients.
-    ``parts=1`` is ``model.forward`` and ``model.backward``, unchanged."""
+    ``parts=1`` is ``model.forward``, ``loss`` and ``model.backward``, unchanged."""
 
     def __init__(self, model: Sequential, parts: int):
         self.model, self.parts = model, parts
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """The model's outputs for the batch ``x`` (N, ...), in order."""
+    def run(self, x: np.ndarray, y: np.ndarray, loss) -> tuple[np.ndarray, float]:
+        """The outputs (N, ...) and mean loss of the batch ``(x, y)``; fills the
+        model's ``grads`` (no input gradient: training never uses it). A part
+        whose loss is not finite skips its backward pass: the caller stops."""
         parts = min(self.parts, len(x))
-        if parts == 1:
-            self.models = [self.model]
-            return self.model.forward(x)
-        self.models = [self.model] + [_copy(self.model) for _ in range(parts - 1)]
-        self.bounds = np.linspace(0, len(x), parts + 1).astype(int)
-        pieces = zip(self.models, self.bounds[:-1], self.bounds[1:])
-        return np.concatenate(_run_together([lambda m=m, a=a, b=b: m.forward(x[a:b]) for m, a, b in pieces]))
+        models = [self.model] + [_copy(self.model) for _ in range(parts - 1)]
+        bounds = np.linspace(0, len(x), parts + 1).astype(int)
+        tasks = [
+            functools.partial(_step, m, x[a:b], y[a:b], loss, (b - a) / len(x))
+            for m, a, b in zip(models, bounds[:-1], bounds[1:])
+        ]
+        results = _run_together(tasks)
+        value = sum(value for _, value in results)
+        if math.isfinite(value):  # else the caller stops (a part that skipped its backward has no gradients)
+            _sum_gradients(models)
+        return (results[0][0] if parts == 1 else np.concatenate([out for out, _ in results])), value
 
-    def backward(self, grad_out: np.ndarray) -> None:
-        """Fill the model's ``grads`` from dLoss/dOutput (N, ...) of the whole batch
-        (no input gradient: training never uses it)."""
-        if len(self.models) == 1:
-            self.model.backward(grad_out, input_grad=False)
-            return
-        pieces = zip(self.models, self.bounds[:-1], self.bounds[1:])
-        _run_together([lambda m=m, a=a, b=b: m.backward(grad_out[a:b], input_grad=False) for m, a, b in pieces])
-        for layer, *copies in zip(*(m.layers for m in self.models)):
-            for name in layer.grads:
-                for other in copies:  # in part order: the same sums on every run
-                    layer.grads[name] = layer.grads[name] + other.grads[name]
+
+def _step(model: Sequential, x: np.ndarray, y: np.ndarray, loss, share: float) -> tuple[np.ndarray, float]:
+    """One part's outputs and its ``share`` of the batch's mean loss: the part's
+    mean loss and gradient weighted by the part's fraction of the batch."""
+    out = model.forward(x)
+    value, grad = loss(out, y)
+    if math.isfinite(value):
+        model.backward(grad if share == 1 else grad * share, input_grad=False)
+    return out, value if share == 1 else value * share
+
+
+def _sum_gradients(models: list) -> None:
+    """Add the copies' gradients to the first model's, in part order (the same sums on every run)."""
+    for layer, *copies in zip(*(m.layers for m in models)):
+        for name in layer.grads:
+            for other in copies:
+                layer.grads[name] = layer.grads[name] + other.grads[name]
 
 
 def _copy(model: Sequential) -> Sequential:
@@ -105,6 +120,8 @@ def _run_together(tasks: list) -> list:
     """Results of the zero-argument ``tasks``: the first in this thread, the
     others in worker threads at the same time. Waits for all before raising
     the first error, so no thread still writes once this returns."""
+    if len(tasks) == 1:
+        return [tasks[0]()]
     pool = _pools.get(len(tasks) - 1)
     if pool is None:
         pool = _pools[len(tasks) - 1] = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="minnet-batch-part")

@@ -246,7 +246,7 @@ def fit(
     gen = as_generator(rng)
     before = _TrainingState(model, optimizer, gen, callbacks)
     try:
-        with blas_threads(model, X.shape[1:], batch_size, most_parts(model, X.shape[1:], batch_size)):
+        with blas_threads(model, X.shape[1:], batch_size, most_parts(model, X.shape[1:], batch_size, loss)):
             options = _Options(epochs, batch_size, loss, validation, callbacks, verbose)
             return _Loop(model, X, y, optimizer, options).run(gen)
     except Exception:
@@ -330,16 +330,14 @@ class _Loop:
         for b in range(self.n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
             xb, yb = self.X[idx], self.y[idx]
-            step = BatchStep(model, batch_parts())  # in parts on several threads when the machine has them
-            out = step.forward(xb)
-            value, grad = loss(out, yb)
+            # forward, loss and backward; in parts on several threads when the machine has them
+            out, value = BatchStep(model, batch_parts()).run(xb, yb, loss)
             if not math.isfinite(value):
                 raise DivergenceError(
                     f"the loss became {value} at epoch {epoch}, batch {b + 1} of {self.n_batches} "
                     f"(learning rate {optimizer.current_lr:g}); the model was restored to its weights "
                     "before fit. Try a smaller learning rate."
                 )
-            step.backward(grad)
             optimizer.step(model)
             self.step += 1
             loss_sum += value * len(idx)

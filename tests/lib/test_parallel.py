@@ -20,21 +20,23 @@ from minnet.losses import softmax_cross_entropy
 
 
 def one_step(model, x, y, parts):
-    """Outputs and gradients of one training step run in ``parts`` parts."""
-    step = parallel.BatchStep(model, parts)
-    out = step.forward(x)
-    _, grad = softmax_cross_entropy(out, y)
-    step.backward(grad)
-    return out, {f"{i}.{key}": g.copy() for i, layer in enumerate(model.layers) for key, g in layer.grads.items()}
+    """Outputs, mean loss and gradients of one training step run in ``parts`` parts."""
+    out, value = parallel.BatchStep(model, parts).run(x, y, softmax_cross_entropy)
+    return (
+        out,
+        value,
+        {f"{i}.{key}": g.copy() for i, layer in enumerate(model.layers) for key, g in layer.grads.items()},
+    )
 
 
 def test_most_parts_by_hand():
-    lenet = minnet.lenet5()  # largest output: conv1's 6 x 28 x 28 = 4,704 numbers per example
-    assert parallel.most_parts(lenet, (1, 28, 28), 64) == 64 * 4704 // 100_000 == 3
-    assert parallel.most_parts(lenet, (1, 28, 28), 16) == 1
+    lenet, loss = minnet.lenet5(), softmax_cross_entropy  # lenet's largest output: conv1's 6 x 28 x 28 = 4,704
+    assert parallel.most_parts(lenet, (1, 28, 28), 64, loss) == 64 * 4704 // 100_000 == 3
+    assert parallel.most_parts(lenet, (1, 28, 28), 16, loss) == 1
     cnn = minnet.small_cnn()  # largest: conv2's 32 x 8 x 8 = 2,048
-    assert parallel.most_parts(cnn, (1, 8, 8), 64) == 1
-    assert parallel.most_parts(cnn, (1, 8, 8), 128) == 2
+    assert parallel.most_parts(cnn, (1, 8, 8), 64, loss) == 1
+    assert parallel.most_parts(cnn, (1, 8, 8), 128, loss) == 2
+    assert parallel.most_parts(lenet, (1, 28, 28), 64, lambda out, y: softmax_cross_entropy(out, y)) == 1  # not a mean
 
 
 @pytest.mark.parametrize(
@@ -49,7 +51,7 @@ def test_most_parts_by_hand():
     ids=["mlp", "batchnorm", "dropout", "residual", "subclass"],
 )
 def test_what_is_never_split(model, shape):
-    assert parallel.most_parts(model, shape, 4096) == 1
+    assert parallel.most_parts(model, shape, 4096, softmax_cross_entropy) == 1
 
 
 @settings(max_examples=40, deadline=None)
@@ -77,8 +79,9 @@ def test_parts_compute_the_step_of_the_whole_batch(
     conv.params["W"] *= conv.masks["W"]
     x = gen.standard_normal((batch, channels, 7, 7)).astype(np.float32)
     y = gen.integers(0, 5, batch)
-    out_whole, grads_whole = one_step(model, x, y, 1)
-    out_parts, grads_parts = one_step(model, x, y, parts)
+    out_whole, value_whole, grads_whole = one_step(model, x, y, 1)
+    out_parts, value_parts, grads_parts = one_step(model, x, y, parts)
+    assert value_parts == pytest.approx(value_whole, rel=1e-5)
     # BLAS may take another kernel for fewer rows (a matrix-vector product for one): float32 rounding apart
     np.testing.assert_allclose(out_parts, out_whole, rtol=1e-5, atol=1e-6)
     assert grads_parts.keys() == grads_whole.keys()
@@ -168,21 +171,37 @@ def test_an_error_in_any_part_is_raised_after_every_part_has_stopped():
     assert parallel._run_together([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
 
 
-def test_the_model_keeps_the_whole_batch_gradient_and_the_copies_share_its_weights():
+def test_the_copies_share_the_models_weights_and_masks_but_not_its_gradients(monkeypatch):
+    made = []
+    monkeypatch.setattr(parallel, "_copy", lambda m, real=parallel._copy: made.append(real(m)) or made[-1])
     model = minnet.lenet5(rng=0)
-    x, y = lenet_data(8)
-    step = parallel.BatchStep(model, 2)
-    out = step.forward(x)
-    assert out.shape == (8, 10) and len(step.models) == 2
-    copy = step.models[1]
-    for layer, twin in zip(model.layers, copy.layers):
+    out, _, _ = one_step(model, *lenet_data(8), 2)
+    assert out.shape == (8, 10) and len(made) == 1
+    for layer, twin in zip(model.layers, made[0].layers):
         assert twin.params is layer.params and twin.masks is layer.masks and twin.grads is not layer.grads
+
+
+def test_a_loss_that_diverges_in_one_part_stops_fit_and_restores_the_model(two_cores):
+    def nan_where_a_nine_is(out, y):
+        value, grad = softmax_cross_entropy(out, y)
+        return (float("nan") if (y == 9).any() else value), grad
+
+    nan_where_a_nine_is.classification = nan_where_a_nine_is.mean_over_examples = True
+    X, _ = lenet_data(128)
+    y = np.zeros(128, dtype=int)
+    y[77] = 9  # one example: one part of one batch has a NaN loss, the other parts do not
+    model = minnet.lenet5(rng=0)
+    before = model.state_dict()
+    with pytest.raises(minnet.DivergenceError, match="the loss became nan"):
+        minnet.fit(model, X, y, epochs=1, batch_size=64, loss=nan_where_a_nine_is, verbose=False)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
 
 
 def _split_in_a_child(queue):
     model = minnet.lenet5(rng=0)
     x, y = lenet_data(8)
-    out, _ = one_step(model, x, y, 2)
+    out, _, _ = one_step(model, x, y, 2)
     queue.put(out.shape)
 
 

@@ -75,8 +75,12 @@ class BatchStep:
         model's ``grads`` (no input gradient: training never uses it). A part
         whose loss is not finite skips its backward pass: the caller stops."""
         parts = min(self.parts, len(x))
+        if parts == 1:  # the course's case, and a small network's: no copies, no threads, nothing to sum
+            return _step(self.model, x, y, loss, 1)
         models = [self.model] + [_copy(self.model) for _ in range(parts - 1)]
-        bounds = np.linspace(0, len(x), parts + 1).astype(int)
+        bounds = [
+            len(x) * i // parts for i in range(parts + 1)
+        ]  # Python ints: a NumPy float share would make grads float64
         tasks = [
             functools.partial(_step, m, x[a:b], y[a:b], loss, (b - a) / len(x))
             for m, a, b in zip(models, bounds[:-1], bounds[1:])
@@ -85,7 +89,7 @@ class BatchStep:
         value = sum(value for _, value in results)
         if math.isfinite(value):  # else the caller stops (a part that skipped its backward has no gradients)
             _sum_gradients(models)
-        return (results[0][0] if parts == 1 else np.concatenate([out for out, _ in results])), value
+        return np.concatenate([out for out, _ in results]), value
 
 
 def _step(model: Sequential, x: np.ndarray, y: np.ndarray, loss, share: float) -> tuple[np.ndarray, float]:
@@ -120,8 +124,6 @@ def _run_together(tasks: list) -> list:
     """Results of the zero-argument ``tasks``: the first in this thread, the
     others in worker threads at the same time. Waits for all before raising
     the first error, so no thread still writes once this returns."""
-    if len(tasks) == 1:
-        return [tasks[0]()]
     pool = _pools.get(len(tasks) - 1)
     if pool is None:
         pool = _pools[len(tasks) - 1] = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="minnet-batch-part")

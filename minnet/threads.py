@@ -19,6 +19,11 @@ use one thread, and all of BLAS's threads only when both hold:
   read from ``/proc/stat`` when the call starts and about once a second while
   it runs. Where the load cannot be read (not Linux), one thread.
 
+A convolutional network's training step is mostly NumPy copies and loops,
+which BLAS's threads cannot share: where the policy grants more than one
+thread and ``fit`` can split the network's batches (``minnet/parallel.py``),
+the threads go to the parts of each batch instead, and BLAS gets one.
+
 Change it in one place, for the whole session::
 
     minnet.set_num_threads(1)       # always one; or "auto", or None: BLAS's own default

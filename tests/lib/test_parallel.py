@@ -88,6 +88,7 @@ def test_parts_compute_the_step_of_the_whole_batch(
     for name in grads_whole:  # sums in another order: equal up to float32 rounding
         np.testing.assert_allclose(grads_parts[name], grads_whole[name], rtol=1e-4, atol=1e-6, err_msg=name)
     assert not grads_parts["0.W"][~conv.masks["W"]].any()  # pruned weights get no gradient in any part
+    assert all(g.dtype == np.float32 for g in grads_parts.values()) and out_parts.dtype == np.float32
 
 
 def lenet_data(n=256, seed=0):

@@ -18,7 +18,10 @@ BatchNorm (it normalizes by the statistics of the whole batch) and no Dropout
 parts a step gets; on one thread (the course's setting) nothing is split.
 
 The parts' gradients sum to the batch's gradient up to float rounding: a
-network trained on two threads ends with other last digits than on one.
+network trained on two threads ends with other last digits than on one, and
+under the "auto" policy whether a step is split depends on the machine's load
+at the time. For numbers that repeat exactly, ``minnet.set_num_threads(1)``
+(the course's notebooks run so).
 """
 
 from __future__ import annotations

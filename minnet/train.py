@@ -246,8 +246,9 @@ def fit(
     gen = as_generator(rng)
     before = _TrainingState(model, optimizer, gen, callbacks)
     try:
-        with blas_threads(model, X.shape[1:], batch_size, most_parts(model, X.shape[1:], batch_size, loss)):
-            options = _Options(epochs, batch_size, loss, validation, callbacks, verbose)
+        splits = most_parts(model, X.shape[1:], batch_size, loss)
+        with blas_threads(model, X.shape[1:], batch_size, splits):
+            options = _Options(epochs, batch_size, loss, validation, callbacks, verbose, splits)
             return _Loop(model, X, y, optimizer, options).run(gen)
     except Exception:
         before.restore()
@@ -289,6 +290,7 @@ class _Options(NamedTuple):
     validation: tuple | None
     callbacks: list
     verbose: bool
+    most_parts: int  # 1, or into how many parts a batch may split (minnet/parallel.py)
 
 
 class _Loop:
@@ -331,7 +333,8 @@ class _Loop:
             idx = order[b * batch_size : (b + 1) * batch_size]
             xb, yb = self.X[idx], self.y[idx]
             # forward, loss and backward; in parts on several threads when the machine has them
-            out, value = BatchStep(model, batch_parts()).run(xb, yb, loss)
+            # (the min: a fit inside another one's thread limit, from a callback, gets that limit's parts)
+            out, value = BatchStep(model, min(batch_parts(), self.options.most_parts)).run(xb, yb, loss)
             if not math.isfinite(value):
                 raise DivergenceError(
                     f"the loss became {value} at epoch {epoch}, batch {b + 1} of {self.n_batches} "

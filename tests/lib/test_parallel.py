@@ -215,3 +215,20 @@ def test_a_forked_child_can_split_after_its_parent_did():
     child.start()
     child.join(timeout=60)
     assert child.exitcode == 0 and queue.get(timeout=5) == (8, 10)
+
+
+def test_a_fit_inside_another_fit_splits_only_what_it_may(two_cores, monkeypatch):
+    seen = []
+    real = parallel.BatchStep.__init__
+    monkeypatch.setattr(
+        parallel.BatchStep, "__init__", lambda self, m, p: (seen.append((len(m.layers), p)), real(self, m, p))[1]
+    )
+    inner = minnet.small_cnn(image_size=28, batchnorm=True, rng=0)  # BatchNorm: never split
+    X, y = lenet_data(64)
+
+    class TrainAnotherModel(minnet.Callback):
+        def on_step_end(self, model, step):
+            minnet.fit(inner, X[:32], y[:32], epochs=1, batch_size=32, verbose=False)
+
+    minnet.fit(minnet.lenet5(rng=0), X, y, epochs=1, batch_size=64, callbacks=[TrainAnotherModel()], verbose=False)
+    assert seen == [(12, 2), (len(inner.layers), 1)]  # the outer LeNet-5 in two parts, the inner network whole

@@ -62,37 +62,30 @@ def most_parts(model, example_shape: tuple, batch_size: int, loss) -> int:
     return max(1, batch_size * largest // MIN_PART_NUMBERS)
 
 
-class BatchStep:
-    """The forward pass, loss and backward pass of one training batch, in
-    ``parts`` parts at the same time, one per thread; the threads meet once,
-    at the end. The first part runs on ``model`` itself (its layers keep that
-    part's cached values), the others on shallow copies that share its
-    parameters and masks but keep their own caches and gradients.
-    ``parts=1`` is ``model.forward``, ``loss`` and ``model.backward``, unchanged."""
-
-    def __init__(self, model: Sequential, parts: int):
-        self.model, self.parts = model, parts
-
-    def run(self, x: np.ndarray, y: np.ndarray, loss) -> tuple[np.ndarray, float]:
-        """The outputs (N, ...) and mean loss of the batch ``(x, y)``; fills the
-        model's ``grads`` (no input gradient: training never uses it). A part
-        whose loss is not finite skips its backward pass: the caller stops."""
-        parts = min(self.parts, len(x))
-        if parts == 1:  # the course's case, and a small network's: no copies, no threads, nothing to sum
-            return _step(self.model, x, y, loss, 1)
-        models = [self.model] + [_copy(self.model) for _ in range(parts - 1)]
-        bounds = [
-            len(x) * i // parts for i in range(parts + 1)
-        ]  # Python ints: a NumPy float share would make grads float64
-        tasks = [
-            functools.partial(_step, m, x[a:b], y[a:b], loss, (b - a) / len(x))
-            for m, a, b in zip(models, bounds[:-1], bounds[1:])
-        ]
-        results = _run_together(tasks)
-        value = sum(value for _, value in results)
-        if math.isfinite(value):  # else the caller stops (a part that skipped its backward has no gradients)
-            _sum_gradients(models)
-        return np.concatenate([out for out, _ in results]), value
+def training_step(model: Sequential, x: np.ndarray, y: np.ndarray, loss, parts: int = 1) -> tuple[np.ndarray, float]:
+    """Forward pass, loss and backward pass of the training batch ``(x, y)`` in
+    ``parts`` parts at the same time, one per thread (the threads meet once, at
+    the end): the outputs (N, ...) and the mean loss; fills the model's
+    ``grads`` (no input gradient: training never uses it). The first part runs
+    on ``model`` itself (its layers keep that part's cached values), the others
+    on shallow copies that share its parameters and masks but keep their own
+    caches and gradients. A part whose loss is not finite skips its backward
+    pass: the caller stops."""
+    parts = min(parts, len(x))
+    if parts == 1:  # the course's case, and a small network's: no copies, no threads, nothing to sum
+        return _step(model, x, y, loss, 1)
+    models = [model] + [_copy(model) for _ in range(parts - 1)]
+    # Python ints: a NumPy float share would make the gradients float64
+    bounds = [len(x) * i // parts for i in range(parts + 1)]
+    tasks = [
+        functools.partial(_step, m, x[a:b], y[a:b], loss, (b - a) / len(x))
+        for m, a, b in zip(models, bounds[:-1], bounds[1:])
+    ]
+    results = _run_together(tasks)
+    value = sum(value for _, value in results)
+    if math.isfinite(value):  # else the caller stops (a part that skipped its backward has no gradients)
+        _sum_gradients(models)
+    return np.concatenate([out for out, _ in results]), value
 
 
 def _step(model: Sequential, x: np.ndarray, y: np.ndarray, loss, share: float) -> tuple[np.ndarray, float]:
@@ -101,8 +94,8 @@ def _step(model: Sequential, x: np.ndarray, y: np.ndarray, loss, share: float) -
     out = model.forward(x)
     value, grad = loss(out, y)
     if math.isfinite(value):
-        model.backward(grad if share == 1 else grad * share, input_grad=False)
-    return out, value if share == 1 else value * share
+        model.backward(grad * share, input_grad=False)
+    return out, value * share
 
 
 def _sum_gradients(models: list) -> None:

@@ -14,11 +14,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import plots
+from . import parallel, plots
 from .losses import check_labels, softmax_cross_entropy
 from .model import check_sequential
 from .optim import Adam, Optimizer
-from .parallel import BatchStep, most_parts
 from .threads import batch_parts, blas_threads, recheck
 from .utils import as_generator
 from .validate import check_array, check_batch, check_bool, check_callable, check_choice, check_int, check_real
@@ -246,7 +245,7 @@ def fit(
     gen = as_generator(rng)
     before = _TrainingState(model, optimizer, gen, callbacks)
     try:
-        splits = most_parts(model, X.shape[1:], batch_size, loss)
+        splits = parallel.most_parts(model, X.shape[1:], batch_size, loss)
         with blas_threads(model, X.shape[1:], batch_size, splits):
             options = _Options(epochs, batch_size, loss, validation, callbacks, verbose, splits)
             return _Loop(model, X, y, optimizer, options).run(gen)
@@ -334,7 +333,8 @@ class _Loop:
             xb, yb = self.X[idx], self.y[idx]
             # forward, loss and backward; in parts on several threads when the machine has them
             # (the min: a fit inside another one's thread limit, from a callback, gets that limit's parts)
-            out, value = BatchStep(model, min(batch_parts(), self.options.most_parts)).run(xb, yb, loss)
+            parts = min(batch_parts(), self.options.most_parts)
+            out, value = parallel.training_step(model, xb, yb, loss, parts)
             if not math.isfinite(value):
                 raise DivergenceError(
                     f"the loss became {value} at epoch {epoch}, batch {b + 1} of {self.n_batches} "

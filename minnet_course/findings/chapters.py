@@ -43,9 +43,14 @@ def _trained_mlp(sizes, seed: int, epochs: int = 25, batchnorm: bool = False, we
 
 
 @functools.lru_cache(maxsize=None)
-def _trained_small_cnn(seed: int):
+def _trained_cnn(seed: int):
     data = minnet.data.load_digits(as_images=True, rng=seed)
     return _fit(minnet.small_cnn(batchnorm=True, rng=seed), data, seed, 10)
+
+
+def _trained_small_cnn(seed: int):
+    """A copy of chapter 09's CNN (BatchNorm, 10 epochs of Adam) trained once per seed, as ``_trained_mlp``."""
+    return _trained_cnn(seed).copy()
 
 
 def _accuracy(model, data) -> float:
@@ -838,7 +843,7 @@ def _sensitivity(seed):
     fine-tuning: validation accuracy per fraction of its weights (every layer) or of its units (filters
     ranked by BatchNorm scale, Dense neurons by L2 norm; not the output layer)."""
     data = minnet.data.load_digits(as_images=True, rng=seed)
-    dense = _trained_small_cnn(seed)  # pruned only on copies
+    dense = _trained_small_cnn(seed)
 
     def val(model):
         return minnet.evaluate(model, data.X_val, data.y_val).accuracy

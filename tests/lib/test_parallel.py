@@ -21,7 +21,7 @@ from minnet.losses import softmax_cross_entropy
 
 def one_step(model, x, y, parts):
     """Outputs, mean loss and gradients of one training step run in ``parts`` parts."""
-    out, value = parallel.BatchStep(model, parts).run(x, y, softmax_cross_entropy)
+    out, value = parallel.training_step(model, x, y, softmax_cross_entropy, parts)
     return (
         out,
         value,
@@ -108,8 +108,8 @@ def two_cores(monkeypatch):
 
 def test_fit_splits_lenet_batches_and_gives_blas_one_thread(two_cores, monkeypatch):
     seen = []
-    real = parallel.BatchStep.__init__
-    monkeypatch.setattr(parallel.BatchStep, "__init__", lambda self, m, p: (seen.append(p), real(self, m, p))[1])
+    real = parallel.training_step
+    monkeypatch.setattr(parallel, "training_step", lambda m, x, y, loss, p: (seen.append(p), real(m, x, y, loss, p))[1])
     X, y = lenet_data(128)
     minnet.fit(minnet.lenet5(rng=0), X, y, epochs=1, batch_size=64, rng=0, verbose=False)
     assert seen == [2, 2]
@@ -219,9 +219,9 @@ def test_a_forked_child_can_split_after_its_parent_did():
 
 def test_a_fit_inside_another_fit_splits_only_what_it_may(two_cores, monkeypatch):
     seen = []
-    real = parallel.BatchStep.__init__
+    real = parallel.training_step
     monkeypatch.setattr(
-        parallel.BatchStep, "__init__", lambda self, m, p: (seen.append((len(m.layers), p)), real(self, m, p))[1]
+        parallel, "training_step", lambda m, x, y, loss, p: (seen.append((len(m.layers), p)), real(m, x, y, loss, p))[1]
     )
     inner = minnet.small_cnn(image_size=28, batchnorm=True, rng=0)  # BatchNorm: never split
     X, y = lenet_data(64)

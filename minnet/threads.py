@@ -22,7 +22,9 @@ use one thread, and all of BLAS's threads only when both hold:
 A convolutional network's training step is mostly NumPy copies and loops,
 which BLAS's threads cannot share: where the policy grants more than one
 thread and ``fit`` can split the network's batches (``minnet/parallel.py``),
-the threads go to the parts of each batch instead, and BLAS gets one.
+the cores go to the parts of each batch instead (one runs here, the others in
+helper processes, whose CPU time counts as this process's own), and BLAS gets
+one thread.
 
 Change it in one place, for the whole session::
 
@@ -50,6 +52,7 @@ RECHECK_SECONDS = 1.0  # how often a long-running call looks at the load again
 BUSY_CORES = 0.5  # other processes using more than this many cores count as a busy machine
 _local = threading.local()
 _controller = None
+_helpers: set[int] = set()  # pids of helper processes whose CPU time is ours (add_helper)
 
 
 def _from_environment():
@@ -88,8 +91,8 @@ def blas_threads(model, example_shape, batch_size: int, most_parts: int = 1):
     """Run the block with minnet's BLAS thread count for ``model`` on batches of
     ``batch_size`` examples of ``example_shape`` (nested blocks limit once).
     ``most_parts`` > 1: the caller can run a batch in up to that many parts on
-    threads of its own (``minnet/parallel.py``); then the threads go to the
-    parts (``batch_parts``), and BLAS gets one."""
+    cores of their own (``minnet/parallel.py``); then the cores go to the
+    parts (``batch_parts``), and BLAS gets one thread."""
     if _setting is None or getattr(_local, "limit", None) is not None:
         yield
         return
@@ -115,7 +118,7 @@ def largest_product(model, example_shape, batch_size: int) -> int:
 
 
 def batch_parts() -> int:
-    """Into how many parts, one per thread, a training step inside ``blas_threads``
+    """Into how many parts, one per core, a training step inside ``blas_threads``
     splits its batch now (1: not split)."""
     limit = getattr(_local, "limit", None)
     return 1 if limit is None else limit.parts
@@ -145,7 +148,7 @@ class _Limit:
             wanted = 1 if small or _load_reading().busy_elsewhere() else self.most
         else:
             wanted = min(_setting, self.most)
-        # threads of our own for the parts of a batch, if it splits; each part's products then take one BLAS thread
+        # a core of its own for each part of a batch, if it splits; each part's products then take one BLAS thread
         self.parts = max(1, min(wanted, self.most_parts))
         blas = 1 if self.parts > 1 else wanted
         if blas != self.current:
@@ -207,8 +210,31 @@ def _cpu_times():
     tick = os.sysconf("SC_CLK_TCK")
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     busy = (sum(fields[:8]) - idle) / tick  # user..steal; guest time is already in user
-    ours = sum(os.times()[:2])
+    # ours: this process, its finished children, and its running helpers (whose time moves to the
+    # finished children's when they stop, so it is never counted twice or lost)
+    ours = sum(os.times()[:4]) + sum(_process_seconds(pid) for pid in _helpers)
     return time.monotonic(), busy, ours
+
+
+def _process_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14 and 15: utime, stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def add_helper(pid: int) -> None:
+    """Count the CPU time of process ``pid``, a helper training part of a batch
+    (``minnet/parallel.py``), as this process's own: it is not other load."""
+    _helpers.add(pid)
+
+
+def remove_helper(pid: int) -> None:
+    """The helper ``pid`` has stopped and been waited for (``add_helper``)."""
+    _helpers.discard(pid)
 
 
 def _get_controller():

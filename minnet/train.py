@@ -331,7 +331,7 @@ class _Loop:
         for b in range(self.n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
             xb, yb = self.X[idx], self.y[idx]
-            # forward, loss and backward; in parts on several threads when the machine has them
+            # forward, loss and backward; in parts on several cores when the machine has them
             # (the min: a fit inside another one's thread limit, from a callback, gets that limit's parts)
             parts = min(batch_parts(), self.options.most_parts)
             out, value = parallel.training_step(model, xb, yb, loss, parts)

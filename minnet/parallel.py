@@ -52,10 +52,10 @@ from .model import Sequential
 
 # layers whose training forward and backward treat each example on its own
 PER_EXAMPLE = (Conv2d, Dense, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU, Sigmoid, Tanh)
-# A part pays for its core when its largest layer output holds this many numbers. Measured on 2 cores
-# (one BLAS thread, parts against the whole batch): 65,000-75,000 per part lost 3-9% (the small CNN at
-# batch 64, LeNet-5 at 32); 130,000-150,000 gained 17-21% (LeNet-5 at 64, the small CNN at 128).
-MIN_PART_NUMBERS = 100_000
+# A part pays for its process when its largest layer output holds this many numbers. Measured on 2 cores
+# (one BLAS thread, two parts against the whole batch, two runs): LeNet-5 at batch 16 (37,632 per part)
+# ran 0.91-0.99x, at 32 (75,264) 1.12-1.31x, at 64 1.70-1.90x; the small CNN at 64 (65,536) 1.69-1.82x.
+MIN_PART_NUMBERS = 60_000
 # fork is how Linux starts the helpers; elsewhere system libraries (macOS's Accelerate) are not safe in a fork
 CAN_FORK = sys.platform.startswith("linux")
 SPIN_SECONDS = 0.002  # how long a process polls for the other's message before it sleeps until it comes

@@ -49,11 +49,12 @@ def team():
 
 def test_most_parts_by_hand():
     lenet, loss = minnet.lenet5(), softmax_cross_entropy  # lenet's largest output: conv1's 6 x 28 x 28 = 4,704
-    assert parallel.most_parts(lenet, (1, 28, 28), 64, loss) == 64 * 4704 // 100_000 == 3
+    assert parallel.MIN_PART_NUMBERS == 60_000
+    assert parallel.most_parts(lenet, (1, 28, 28), 64, loss) == 64 * 4704 // 60_000 == 5
     assert parallel.most_parts(lenet, (1, 28, 28), 16, loss) == 1
     cnn = minnet.small_cnn()  # largest: conv2's 32 x 8 x 8 = 2,048
-    assert parallel.most_parts(cnn, (1, 8, 8), 64, loss) == 1
-    assert parallel.most_parts(cnn, (1, 8, 8), 128, loss) == 2
+    assert parallel.most_parts(cnn, (1, 8, 8), 16, loss) == 1
+    assert parallel.most_parts(cnn, (1, 8, 8), 64, loss) == 2
     assert parallel.most_parts(lenet, (1, 28, 28), 64, lambda out, y: softmax_cross_entropy(out, y)) == 1  # not a mean
 
 
@@ -139,7 +140,7 @@ def steps_seen(monkeypatch):
 
 
 def test_most_parts_needs_a_system_that_forks_safely(monkeypatch):
-    assert parallel.most_parts(minnet.lenet5(), (1, 28, 28), 64, softmax_cross_entropy) == 3
+    assert parallel.most_parts(minnet.lenet5(), (1, 28, 28), 64, softmax_cross_entropy) == 5
     monkeypatch.setattr(parallel, "CAN_FORK", False)  # macOS, Windows: BLAS's threads instead
     assert parallel.most_parts(minnet.lenet5(), (1, 28, 28), 64, softmax_cross_entropy) == 1
 

@@ -57,8 +57,9 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
 # What the training loop needs to know of a loss: whether its targets are class labels
 # (then fit and evaluate check them and report accuracy), and whether its value is the
 # mean of one term per example (then a batch's loss is the size-weighted mean of its
-# parts', and fit may split a batch over threads: minnet/parallel.py). A loss of your
-# own is neither, unless marked.
+# parts', and fit may split a batch between processes, each calling the loss on its part:
+# minnet/parallel.py). A loss of your own is neither, unless marked; mark it a mean over
+# examples only if it also depends on its arguments alone.
 softmax_cross_entropy.classification = True
 softmax_cross_entropy.mean_over_examples = True
 

@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 import weakref
 
 import numpy as np
@@ -96,18 +97,37 @@ def training_step(model: Sequential, x: np.ndarray, y: np.ndarray, loss, parts: 
     step holds the helpers is not split."""
     global _team
     parts = min(parts, len(x))
-    if parts == 1 or not _team_lock.acquire(blocking=False):  # nothing to split, or the helpers are busy
+    if parts == 1 or _cannot_start or not _team_lock.acquire(blocking=False):  # unsplit, or the helpers are busy
         return _step(model, x, y, loss, 1)
     try:
         if _team is None or not _team.can_run(model, loss, x, y, parts):
             _stop_team()
-            _team = _Team(model, loss, x, y, parts - 1)
+            _team = _start_team(model, loss, x, y, parts - 1)
+            if _team is None:
+                return _step(model, x, y, loss, 1)
         return _team.training_step(model, x, y, parts)
     except HelperError:
         _stop_team()  # the others too; the next split step starts new ones
         raise
     finally:
         _team_lock.release()
+
+
+def _start_team(model: Sequential, loss, x: np.ndarray, y: np.ndarray, n_helpers: int):
+    """New helpers, or None if this system will not start them (a limit on
+    processes or memory): then no step is split again, and a warning says so once."""
+    global _cannot_start
+    try:
+        return _Team(model, loss, x, y, n_helpers)
+    except OSError as error:
+        _cannot_start = True
+        warnings.warn(
+            f"minnet could not start a helper process to train part of each batch ({error}); "
+            "training goes on in this process alone",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return None
 
 
 def stop_helpers() -> None:
@@ -130,6 +150,7 @@ def _forget_team() -> None:
 
 
 _team = None  # the helpers of the latest split step, kept for the next one
+_cannot_start = False  # the system refused a helper once: split no more
 _team_lock = threading.Lock()  # one step at a time uses them
 os.register_at_fork(after_in_child=_forget_team)
 
@@ -198,8 +219,12 @@ class _Team:
         slots.update({("masks", i, name): m for i, layer in enumerate(model.layers) for name, m in layer.masks.items()})
         self.weights = _shared_arrays({key: (value.shape, value.dtype) for key, value in slots.items()})
         self.helpers = []
-        for _ in range(n_helpers):
-            self.helpers.append(_Helper.start(model, loss, self.weights, x, y, self.helpers))
+        try:
+            for _ in range(n_helpers):
+                self.helpers.append(_Helper.start(model, loss, self.weights, x, y, self.helpers))
+        except BaseException:
+            self.stop()  # the ones that did start
+            raise
 
     def can_run(self, model: Sequential, loss, x: np.ndarray, y: np.ndarray, parts: int) -> bool:
         return (

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -434,3 +435,21 @@ def test_a_fit_inside_another_fit_splits_only_what_it_may(two_cores, steps_seen)
 
     minnet.fit(minnet.lenet5(rng=0), X, y, epochs=1, batch_size=64, callbacks=[TrainAnotherModel()], verbose=False)
     assert steps_seen == [(12, 2), (len(inner.layers), 1)]  # the outer LeNet-5 in two parts, the inner network whole
+
+
+def test_a_system_that_refuses_a_helper_trains_unsplit_with_one_warning(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")  # fork's EAGAIN: too many processes
+
+    monkeypatch.setattr(parallel._Helper, "start", refuse)
+    monkeypatch.setattr(parallel, "_cannot_start", False)
+    model = minnet.lenet5(rng=0)
+    x, y = lenet_data(8)
+    with pytest.warns(RuntimeWarning, match=r"could not start a helper process .*Resource temporarily unavailable"):
+        out, value, grads = one_step(model, x, y, 2)
+    out_whole, value_whole, grads_whole = one_step(model, x, y, 1)
+    np.testing.assert_array_equal(out, out_whole)  # the step ran whole
+    assert value == value_whole and team() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once only
+        one_step(model, x, y, 2)

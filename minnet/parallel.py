@@ -274,7 +274,7 @@ class _Helper:
 
     def __init__(self, process, pipe, inbox: dict):
         self.process, self.pipe, self.inbox = process, pipe, inbox
-        self.grads = {key[1:]: value for key, value in inbox.items() if key[0] == "grads"}
+        self.grads = _gradients(inbox)
 
     @classmethod
     def start(cls, model: Sequential, loss, weights: dict, x: np.ndarray, y: np.ndarray, others: list) -> _Helper:
@@ -307,8 +307,8 @@ class _Helper:
         except (EOFError, OSError):
             self.process.join(STOP_SECONDS)
             return HelperError(
-                f"the helper process that trained part of the batch stopped (exit code {self.process.exitcode}); "
-                "fit was stopped. To train without helpers: minnet.set_num_threads(1)"
+                f"the helper process that trained part of the batch stopped (exit code {self.process.exitcode}), "
+                "so this training step could not finish. To train without helpers: minnet.set_num_threads(1)"
             )
         if isinstance(reply, tuple) and len(reply) == 2 and isinstance(reply[0], BaseException):
             error, where = reply
@@ -339,7 +339,7 @@ def _serve(pipe, model: Sequential, loss, weights: dict, inbox: dict, inherited:
     parent = os.getppid()
     for (kind, i, name), shared in weights.items():  # the parent writes them there before every part
         getattr(model.layers[i], kind)[name] = shared
-    grads = {key[1:]: value for key, value in inbox.items() if key[0] == "grads"}
+    grads = _gradients(inbox)
     while True:
         _spin_until_ready(pipe)  # the next part comes as soon as the parent has updated the weights
         while not pipe.poll(1.0):
@@ -364,6 +364,11 @@ def _serve(pipe, model: Sequential, loss, weights: dict, inbox: dict, inherited:
             pipe.send(reply)
         except OSError:
             return
+
+
+def _gradients(inbox: dict) -> dict:
+    """(layer index, parameter name) -> the shared array a helper writes that gradient to."""
+    return {key[1:]: value for key, value in inbox.items() if key[0] == "grads"}
 
 
 def _spin_until_ready(pipe) -> None:

@@ -310,11 +310,12 @@ class _Helper:
                 f"the helper process that trained part of the batch stopped (exit code {self.process.exitcode}), "
                 "so this training step could not finish. To train without helpers: minnet.set_num_threads(1)"
             )
-        if isinstance(reply, tuple) and len(reply) == 2 and isinstance(reply[0], BaseException):
-            error, where = reply
+        outcome, *result = reply
+        if outcome == "failed":
+            error, where = result
             error.__cause__ = _HelperTraceback(where)
             return error
-        return reply
+        return tuple(result)
 
     def stop(self) -> None:
         try:
@@ -330,9 +331,11 @@ class _Helper:
 
 
 def _serve(pipe, model: Sequential, loss, weights: dict, inbox: dict, inherited: list) -> None:
-    """A helper's life: for every part it is given, load the weights, run the
-    part's step and send back its outputs and loss share (its gradients go to
-    shared memory) or its error; stop when told, or when the parent is gone."""
+    """A helper's life: for every part it is given, run the part's step on the
+    weights the parent has just written to shared memory (its layers read them
+    there) and send back ``("done", outputs, loss share)``, its gradients going
+    to shared memory, or ``("failed", error, traceback)``; stop when told, or
+    when the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which then stops us
     for other in inherited:  # the parent's ends of other pipes: held here, they would hide the parent's death
         other.close()
@@ -357,9 +360,9 @@ def _serve(pipe, model: Sequential, loss, weights: dict, inbox: dict, inherited:
             if math.isfinite(value):
                 for (i, name), grad in grads.items():
                     np.copyto(grad, model.layers[i].grads[name])
-            reply = (out, value)
+            reply = ("done", out, value)
         except BaseException as error:
-            reply = (_picklable(error), traceback.format_exc())
+            reply = ("failed", _picklable(error), traceback.format_exc())
         try:
             pipe.send(reply)
         except OSError:
